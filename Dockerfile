@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# ExpressKit image: Node 24 runs the TypeScript sources directly (type stripping), so there is
+# no build step. One image, two roles:
+#   API:    node src/server.ts   (the default CMD)
+#   worker: node worker/index.ts
+#   schema: npm run db:migrate
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS base
+WORKDIR /app
+ENV npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+
+# Every dependency, for tooling run in a container (`docker build --target deps`: check, tests).
+FROM base AS deps
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+
+# Runtime dependencies only. This also leaves out the `node` devDependency (the Node 24 that
+# npm scripts use on machines without it): the image's own Node 24 runs everything here.
+FROM base AS prod-deps
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
+
+FROM base AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000
+COPY --from=prod-deps /app/node_modules ./node_modules
+# Sources stay owned by root: the app user can read them, not change them.
+COPY . .
+USER node
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health-check').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "src/server.ts"]

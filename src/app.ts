@@ -1,0 +1,113 @@
+import cookieParser from 'cookie-parser';
+import cors from 'cors';
+import express, { type Express, type Request } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import type { Dependencies } from './dependencies.ts';
+import { loadContract, type OpenApiDocument } from './http/contract.ts';
+import { createHttpMetrics } from './http/metrics.ts';
+import { accessLog } from './http/middleware/access-log.ts';
+import { anonymousUser } from './http/middleware/anonymous-user.ts';
+import { errorHandler, notFound } from './http/middleware/errors.ts';
+import { requestId } from './http/middleware/request-id.ts';
+import { stability } from './http/middleware/stability.ts';
+import { buildRouter } from './http/router.ts';
+import { AppError } from './shared/errors/app-error.ts';
+import { route } from './http/typed-handler.ts';
+import { healthRoutes } from './modules/health/health.routes.ts';
+import { createHealthService } from './modules/health/health.service.ts';
+import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+
+const HEALTH_PATHS = new Set(['/health-check', '/health/ready']);
+const DOCS_PATHS = /^\/(docs|openapi\.json)(\/|$)/;
+
+// Long-lived streams must not hold a concurrency slot or hit the request timeout.
+const isLongLived = (req: Request) => req.path.startsWith('/v0/eventstream/');
+
+export interface BuiltApp {
+  app: Express;
+  contract: OpenApiDocument;
+  stability: ReturnType<typeof stability>;
+  routes: ReturnType<typeof buildRouter>;
+}
+
+/** Builds the Express app from its dependencies; tests build it in-process the same way. */
+export function createApp(deps: Dependencies): BuiltApp {
+  const { config, logger } = deps;
+  const development = config.env === 'development';
+  const contract = loadContract();
+  const metrics = createHttpMetrics();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+
+  app.use(requestId());
+  app.use(accessLog(logger));
+  if (config.http.metricsEnabled) app.use(metrics.middleware);
+  app.use(
+    cors({
+      origin: config.http.corsAllowedOrigins.length > 0 ? config.http.corsAllowedOrigins : false,
+      credentials: true,
+      exposedHeaders: [
+        'X-Request-ID',
+        'Retry-After',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+      ],
+    }),
+  );
+  app.use(
+    helmet({
+      // An API serves no HTML except Swagger UI, which needs its inline bootstrap script.
+      contentSecurityPolicy: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  const stabilityLayer = stability({
+    ...config.stability,
+    bypass: (req) => HEALTH_PATHS.has(req.path) || isLongLived(req),
+  });
+  app.use(stabilityLayer);
+  app.use(cookieParser(config.session.secret));
+  app.use(anonymousUser({ secure: !development }));
+  app.use(express.json({ limit: config.http.jsonBodyLimitBytes }));
+
+  if (config.http.apiDocsEnabled) {
+    app.get('/openapi.json', (_req, res) => {
+      res.json(contract);
+    });
+    app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerUrl: '/openapi.json' }));
+  }
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: contract as never,
+      validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
+      validateResponses: config.env !== 'production',
+      validateSecurity: false,
+      ignorePaths: DOCS_PATHS,
+      fileUploader: false,
+    }),
+  );
+
+  const health = createHealthService(deps);
+  const routes = buildRouter([
+    ...healthRoutes(health),
+    ...(config.http.metricsEnabled
+      ? metricsRoutes(metrics.registry)
+      : [
+          route('metrics', async () => {
+            throw new AppError('general:not_found', 'Metrics are disabled');
+          }),
+        ]),
+  ]);
+  app.use(routes.router);
+
+  app.use(notFound());
+  app.use(errorHandler({ logger, exposeInternalDetails: development }));
+
+  return { app, contract, stability: stabilityLayer, routes };
+}

@@ -1,0 +1,91 @@
+import {
+  ConfigError,
+  bool,
+  list,
+  optionalStr,
+  parseEnv,
+  port,
+  positiveInt,
+  readRuntimeEnvironment,
+  str,
+} from './env-schema.ts';
+import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
+
+const LOCAL_SESSION_SECRET = 'local-only-session-secret-never-use-in-production';
+
+export const serverEnvSpec = {
+  ...sharedEnvSpec,
+  HOST: { schema: str(), default: '127.0.0.1' },
+  PORT: { schema: port(), default: '8000' },
+  TRUST_PROXY: { schema: optionalStr() },
+  CORS_ALLOWED_ORIGINS: { schema: list() },
+  COOKIE_DOMAIN: { schema: optionalStr() },
+  SESSION_SECRET: {
+    schema: str().min(32, 'must be at least 32 characters'),
+    local: LOCAL_SESSION_SECRET,
+  },
+  API_DOCS_ENABLED: { schema: bool().optional() },
+  METRICS_ENABLED: { schema: bool(), default: 'true' },
+  STABILITY_CONCURRENCY_LIMIT: { schema: positiveInt(), default: '500' },
+  STABILITY_BUFFER_SIZE: { schema: positiveInt(), default: '1024' },
+  STABILITY_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
+  AUTH_SESSION_SLIDING_TTL_HOURS: { schema: positiveInt(), default: '168' },
+  AUTH_SESSION_REFRESH_THRESHOLD: { schema: positiveInt().max(100), default: '50' },
+  AUTH_SESSION_MAX_LIFETIME_HOURS: { schema: positiveInt(), default: '720' },
+  OUTBOX_RELAY_INTERVAL_MS: { schema: positiveInt(), default: '200' },
+};
+
+/**
+ * Express `trust proxy`: unset means the socket address is the client (never trust
+ * forwarded headers blindly); a number is a hop count; anything else is passed through
+ * as Express's list of trusted addresses/subnets.
+ */
+function parseTrustProxy(value: string | undefined): number | string | false {
+  if (value === undefined || value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const runtime = readRuntimeEnvironment(env);
+  const { values: e, problems } = parseEnv(serverEnvSpec, env, runtime);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const shared = buildSharedConfig(e, runtime);
+  problems.push(...shared.problems);
+  if (runtime === 'production') {
+    if (e.CORS_ALLOWED_ORIGINS.length === 0) {
+      problems.push('CORS_ALLOWED_ORIGINS: is required in production');
+    }
+    if (/local-only|change-?me|example|placeholder/i.test(e.SESSION_SECRET)) {
+      problems.push('SESSION_SECRET: is a placeholder; generate a random secret');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...shared.config,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+      apiDocsEnabled: e.API_DOCS_ENABLED ?? runtime === 'development',
+      metricsEnabled: e.METRICS_ENABLED,
+      jsonBodyLimitBytes: 1024 * 1024,
+    },
+    stability: {
+      concurrencyLimit: e.STABILITY_CONCURRENCY_LIMIT,
+      bufferSize: e.STABILITY_BUFFER_SIZE,
+      timeoutMs: e.STABILITY_TIMEOUT_SECS * 1000,
+    },
+    session: {
+      secret: e.SESSION_SECRET,
+      cookieDomain: e.COOKIE_DOMAIN,
+      slidingTtlHours: e.AUTH_SESSION_SLIDING_TTL_HOURS,
+      refreshThresholdPercent: e.AUTH_SESSION_REFRESH_THRESHOLD,
+      maxLifetimeHours: e.AUTH_SESSION_MAX_LIFETIME_HOURS,
+    },
+    outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS },
+  };
+}
+
+export type ServerConfig = ReturnType<typeof loadServerConfig>;

@@ -1,0 +1,48 @@
+import {
+  ConfigError,
+  parseEnv,
+  port,
+  positiveInt,
+  readRuntimeEnvironment,
+  str,
+} from './env-schema.ts';
+import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
+
+export const workerEnvSpec = {
+  ...sharedEnvSpec,
+  WORKER_HOST: { schema: str(), default: '127.0.0.1' },
+  WORKER_METRICS_PORT: { schema: port(), default: '9100' },
+  WORKER_SHUTDOWN_TIMEOUT_SECS: { schema: positiveInt(), default: '25' },
+  CRON_TIMEZONE: { schema: str(), default: 'UTC' },
+  CRON_CLEANUP_SCHEDULE: { schema: str(), default: '0 4 * * 6' },
+  CRON_SITEMAP_SCHEDULE: { schema: str(), default: '0 3 * * 0' },
+  CRON_ORPHAN_BLOBS_SCHEDULE: { schema: str(), default: '0 5 * * 5' },
+  ACTION_LOG_RETENTION_DAYS: { schema: positiveInt(), default: '365' },
+};
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const runtime = readRuntimeEnvironment(env);
+  const { values: e, problems } = parseEnv(workerEnvSpec, env, runtime);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const shared = buildSharedConfig(e, runtime);
+  if (shared.problems.length > 0) throw new ConfigError(shared.problems);
+  return {
+    ...shared.config,
+    worker: {
+      host: e.WORKER_HOST,
+      metricsPort: e.WORKER_METRICS_PORT,
+      shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_SECS * 1000,
+    },
+    cron: {
+      timezone: e.CRON_TIMEZONE,
+      schedules: {
+        cleanup: e.CRON_CLEANUP_SCHEDULE,
+        sitemap: e.CRON_SITEMAP_SCHEDULE,
+        orphanBlobs: e.CRON_ORPHAN_BLOBS_SCHEDULE,
+      },
+    },
+    actionLogRetentionDays: e.ACTION_LOG_RETENTION_DAYS,
+  };
+}
+
+export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -1,0 +1,73 @@
+import type { ServerConfig } from './config/server.ts';
+import { createMailer, type Mailer } from './shared/clients/mailer.ts';
+import { closeNats, createNats, type NatsConnection } from './shared/clients/nats.ts';
+import { closeRedis, createRedis, type RedisClient } from './shared/clients/redis.ts';
+import { createStorage, type Storage } from './shared/clients/s3.ts';
+import { createSearchEngine } from './shared/clients/search/create-search-engine.ts';
+import type { SearchEngine } from './shared/clients/search/search-engine.ts';
+import { createDatabase, type Database } from './shared/db/knex.ts';
+import { ensureStreams } from './shared/jobs/streams.ts';
+import type { Logger } from './shared/logger.ts';
+
+/** Every connection the server holds, created once at start and closed in reverse order. */
+export interface Dependencies {
+  config: ServerConfig;
+  logger: Logger;
+  db: Database;
+  redis: { session: RedisClient; cache: RedisClient };
+  nats: NatsConnection;
+  storage: Storage;
+  search: SearchEngine;
+  mailer: Mailer;
+  close(): Promise<void>;
+}
+
+export async function createDependencies(
+  config: ServerConfig,
+  logger: Logger,
+): Promise<Dependencies> {
+  const closers: Array<() => Promise<void> | void> = [];
+  try {
+    const db = createDatabase(config.database);
+    closers.push(() => db.close());
+    const session = await createRedis(config.redis.sessionUrl, 'server-session');
+    closers.push(() => closeRedis(session));
+    const cache = await createRedis(config.redis.cacheUrl, 'server-cache');
+    closers.push(() => closeRedis(cache));
+    const nats = await createNats(config.nats.url, 'server');
+    closers.push(() => closeNats(nats));
+    await ensureStreams(await nats.jetstreamManager());
+    const storage = createStorage(config.storage);
+    closers.push(() => storage.close());
+    if (config.storage.createBuckets) await storage.ensureBuckets();
+    const search = createSearchEngine(config.search, db.write);
+    closers.push(() => search.close());
+    const mailer = createMailer(config.smtp);
+    closers.push(() => mailer.close());
+
+    return {
+      config,
+      logger,
+      db,
+      redis: { session, cache },
+      nats,
+      storage,
+      search,
+      mailer,
+      close: () => closeAll(closers, logger),
+    };
+  } catch (error) {
+    await closeAll(closers, logger);
+    throw error;
+  }
+}
+
+async function closeAll(closers: Array<() => Promise<void> | void>, logger: Logger): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (error) {
+      logger.warn('closing a connection failed', { err: error });
+    }
+  }
+}

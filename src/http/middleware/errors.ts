@@ -1,0 +1,116 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { components } from '../../generated/openapi.ts';
+import { AppError, isAppError } from '../../shared/errors/app-error.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+type ErrorBody = components['schemas']['Error'];
+
+interface ValidatorIssue {
+  path?: string;
+  message?: string;
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  errors?: ValidatorIssue[];
+  message?: string;
+}
+
+/** Anything express-openapi-validator or body-parser throws carries an HTTP status. */
+function fromHttpError(error: HttpishError): AppError | undefined {
+  const status = error.status ?? error.statusCode;
+  if (typeof status !== 'number') return undefined;
+  if (error.type === 'entity.too.large' || status === 413) {
+    return new AppError('general:payload_too_large', 'The request body is too large');
+  }
+  if (error.type === 'entity.parse.failed') {
+    return new AppError('general:bad_request', 'The request body is not valid JSON');
+  }
+  switch (status) {
+    case 400: {
+      const fields = (error.errors ?? []).map((issue) => {
+        const field = (issue.path ?? '').replace(
+          /^\/(body|query|params|headers|cookies)\/?/,
+          '$1.',
+        );
+        return `${field.replace(/\/$/, '').replace(/\//g, '.')} ${issue.message ?? 'is invalid'}`;
+      });
+      return new AppError(
+        'general:validation_error',
+        fields.length > 0 ? fields.join('; ') : (error.message ?? 'Invalid request'),
+      );
+    }
+    case 404:
+      return new AppError('general:not_found', 'No such route');
+    case 405:
+      return new AppError('general:method_not_allowed', 'Method not allowed on this route');
+    case 415:
+      return new AppError(
+        'general:unsupported_media_type',
+        error.message ?? 'Unsupported media type',
+      );
+    default:
+      return undefined;
+  }
+}
+
+function isDatabaseError(error: unknown): boolean {
+  // pg errors carry a five-character SQLSTATE code; knex wraps nothing, so this is reliable.
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in (error as object);
+}
+
+export function notFound(): RequestHandler {
+  return () => {
+    throw new AppError('general:not_found', 'No such route');
+  };
+}
+
+/** The one terminal error handler: every failure leaves as `{status, code, details}`. */
+export function errorHandler(options: {
+  logger: Logger;
+  exposeInternalDetails: boolean;
+}): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      // A late failure (e.g. after a timeout answered): the response is gone; only log it.
+      if (!isAppError(error) || error.status >= 500) {
+        options.logger.warn('error after response was sent', { err: error });
+      }
+      if (!res.writableEnded) next(error);
+      return;
+    }
+
+    let appError: AppError;
+    if (isAppError(error)) {
+      appError = error;
+    } else if (isDatabaseError(error)) {
+      appError = new AppError('system:database_error', (error as Error).message, { cause: error });
+    } else {
+      appError =
+        fromHttpError(error as HttpishError) ??
+        new AppError('system:internal_error', (error as Error)?.message ?? String(error), {
+          cause: error,
+        });
+    }
+
+    if (appError.status >= 500) {
+      // 501 and 503 are expected operating states (pending routes, shedding load): warn only.
+      const level = appError.status === 501 || appError.status === 503 ? 'warn' : 'error';
+      options.logger.log(level, 'request failed', {
+        code: appError.code,
+        method: req.method,
+        path: req.path,
+        err: appError.cause ?? appError,
+      });
+    }
+
+    const body: ErrorBody = { status: appError.status, code: appError.code };
+    if (appError.details && (appError.status < 500 || options.exposeInternalDetails)) {
+      body.details = appError.details;
+    }
+    res.status(appError.status).set(appError.headers).json(body);
+  };
+}

@@ -1,0 +1,10 @@
+import 'express-serve-static-core';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the request-id middleware; echoed as X-Request-ID. */
+    requestId: string;
+    /** Set by the anonymous-user middleware from the `anonymous_user_id` cookie. */
+    anonymousUserId: string;
+  }
+}

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { loadServerConfig } from './config/server.ts';
+import { createDependencies } from './dependencies.ts';
+import { createLogger } from './shared/logger.ts';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+const config = loadServerConfig();
+const logger = createLogger({ env: config.env, level: config.logLevel, service: 'server' });
+const deps = await createDependencies(config, logger);
+const { app } = createApp(deps);
+
+const server: Server = app.listen(config.http.port, config.http.host, () => {
+  logger.info(`listening on http://${config.http.host}:${config.http.port}`, { env: config.env });
+});
+// Keep-alive sockets must outlive a load balancer's idle timeout, or it sees resets.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  const forced = setTimeout(() => {
+    logger.error('shutdown timed out; exiting');
+    process.exit(1);
+  }, 30_000);
+  forced.unref();
+  // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+  await deps.close();
+  logger.info('stopped');
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

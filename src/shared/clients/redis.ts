@@ -1,0 +1,25 @@
+import { Redis } from 'ioredis';
+
+export type RedisClient = Redis;
+
+/**
+ * Connects before returning so start-up fails loudly on a wrong URL. The offline queue is
+ * off: while Redis is unreachable, commands fail at once instead of piling up in memory
+ * behind requests that would all time out.
+ */
+export async function createRedis(url: string, name: string): Promise<RedisClient> {
+  const redis = new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  await redis.connect();
+  return redis;
+}
+
+export async function closeRedis(redis: RedisClient): Promise<void> {
+  if (redis.status === 'end') return;
+  await redis.quit().catch(() => redis.disconnect());
+}

@@ -1,0 +1,9 @@
+/** Every Redis key the project writes, built in one place so their shapes never drift. */
+export const redisKeys = {
+  session: (sessionId: string) => `session:${sessionId}`,
+  userSessions: (userId: string) => `user_sessions:${userId}`,
+  postCache: (postId: string) => `cache:post:${postId}`,
+  rateLimit: (operationId: string, subject: string) => `rate_limit:${operationId}:${subject}`,
+  cronLock: (job: string) => `cron_lock:${job}`,
+  jobDedup: (messageId: string) => `job_dedup:${messageId}`,
+} as const;

@@ -1,0 +1,63 @@
+import type { components } from '../../generated/openapi.ts';
+
+export type ErrorCode = components['schemas']['ErrorCode'];
+
+/**
+ * HTTP status of every code in the contract's ErrorCode catalogue. `satisfies` makes the
+ * typecheck fail when the contract gains or loses a code; a unit test compares the statuses
+ * with the contract's `x-error-statuses`.
+ */
+export const errorStatuses = {
+  'general:bad_request': 400,
+  'general:validation_error': 400,
+  'general:not_found': 404,
+  'general:method_not_allowed': 405,
+  'general:payload_too_large': 413,
+  'general:unsupported_media_type': 415,
+  'auth:invalid_credentials': 401,
+  'auth:unauthorized': 401,
+  'auth:session_expired': 401,
+  'auth:email_not_verified': 403,
+  'user:not_found': 404,
+  'user:handle_already_exists': 409,
+  'user:email_already_exists': 409,
+  'user:permission_insufficient': 403,
+  'session:not_found': 404,
+  'token:invalid_verification': 400,
+  'token:invalid_reset': 400,
+  'token:invalid_email_change': 400,
+  'email:already_verified': 409,
+  'password:incorrect': 400,
+  'password:same_as_current': 400,
+  'password:not_set': 400,
+  'totp:already_enabled': 409,
+  'totp:not_enabled': 400,
+  'totp:invalid_code': 400,
+  'totp:temp_token_invalid': 400,
+  'totp:too_many_attempts': 429,
+  'totp:backup_code_exhausted': 401,
+  'oauth:invalid_state': 400,
+  'oauth:token_exchange_failed': 502,
+  'oauth:user_info_fetch_failed': 502,
+  'oauth:email_not_verified': 400,
+  'oauth:account_already_linked': 409,
+  'oauth:email_already_exists': 409,
+  'oauth:connection_not_found': 404,
+  'oauth:cannot_unlink_last_connection': 400,
+  'oauth:pending_signup_invalid': 400,
+  'post:not_found': 404,
+  'file:unsupported_type': 415,
+  'file:too_large': 413,
+  'file:invalid_image': 400,
+  'rate_limit:exceeded': 429,
+  'turnstile:token_missing': 400,
+  'turnstile:verification_failed': 403,
+  'turnstile:service_error': 503,
+  'search:query_failed': 502,
+  'system:internal_error': 500,
+  'system:database_error': 500,
+  'system:not_implemented': 501,
+  'system:overloaded': 503,
+  'system:timeout': 503,
+  'system:dependency_unavailable': 503,
+} as const satisfies Record<ErrorCode, number>;

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import knex from 'knex';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationSettings } from '../../knexfile.ts';
+import { newId } from '../../src/shared/db/ids.ts';
+
+const tables = [
+  'users',
+  'user_oauth_connections',
+  'posts',
+  'action_logs',
+  'outbox',
+  'search_posts',
+  'search_users',
+];
+const enumTypes = ['oauth_provider', 'action_resource_type'];
+
+function databaseUrl(name: string): string {
+  const url = new URL(process.env.DATABASE_URL ?? '');
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function existingTables(db: Knex): Promise<string[]> {
+  const rows = await db('pg_tables')
+    .where({ schemaname: 'public' })
+    .whereIn('tablename', tables)
+    .pluck<string[]>('tablename');
+  return rows.sort();
+}
+
+async function existingEnumTypes(db: Knex): Promise<string[]> {
+  return db('pg_type').whereIn('typname', enumTypes).pluck<string[]>('typname');
+}
+
+// A throwaway database, so a full rollback never disturbs the shared test database.
+describe('migrations', () => {
+  const name = `expresskit_mig_${randomBytes(6).toString('hex')}`;
+  let admin: Knex;
+  let db: Knex;
+
+  beforeAll(async () => {
+    admin = knex({ client: 'pg', connection: databaseUrl('postgres'), pool: { min: 0, max: 1 } });
+    await admin.raw('create database ??', [name]);
+    db = knex({
+      client: 'pg',
+      connection: databaseUrl(name),
+      pool: { min: 0, max: 2 },
+      migrations: migrationSettings,
+    });
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await admin?.raw('drop database if exists ?? with (force)', [name]);
+    await admin?.destroy();
+  });
+
+  it('When migrated to latest, then every table and enum type exists', async () => {
+    await db.migrate.latest();
+    expect(await existingTables(db)).toEqual([...tables].sort());
+    expect((await existingEnumTypes(db)).sort()).toEqual([...enumTypes].sort());
+  });
+
+  it('When a handle or email differs only in case, then the insert is refused', async () => {
+    const user = { handle: 'CaseUser', display_name: 'Case', email: 'case@example.com' };
+    await db('users').insert({ id: newId(), ...user });
+    await expect(
+      db('users').insert({ id: newId(), ...user, email: 'other@example.com', handle: 'caseuser' }),
+    ).rejects.toThrow(/users_handle_lower_unique/);
+    await expect(
+      db('users').insert({ id: newId(), ...user, handle: 'other', email: 'CASE@example.com' }),
+    ).rejects.toThrow(/users_email_lower_unique/);
+  });
+
+  it('When an action log has neither actor id nor IP, then the insert is refused', async () => {
+    const log = {
+      action: 'post:create',
+      resource_type: 'post',
+      resource_id: newId(),
+      summary: 's',
+    };
+    await expect(db('action_logs').insert({ id: newId(), ...log })).rejects.toThrow(
+      /action_logs_actor_present_check/,
+    );
+    await db('action_logs').insert({ id: newId(), ...log, actor_ip: '203.0.113.7' });
+    await expect(
+      db('action_logs').insert({
+        id: newId(),
+        ...log,
+        action: 'post:explode',
+        actor_ip: '203.0.113.7',
+      }),
+    ).rejects.toThrow(/action_logs_action_check/);
+  });
+
+  it('When a post is indexed for PostgreSQL search, then its tsvector is generated', async () => {
+    const id = newId();
+    await db('search_posts').insert({
+      id,
+      author_id: newId(),
+      title: 'Generated',
+      content: 'columns work',
+    });
+    const [row] = await db('search_posts')
+      .where({ id })
+      .select<{ document: string }[]>(db.raw('document::text as document'));
+    expect(row?.document).toBe("'columns':2B 'generated':1A 'work':3B");
+  });
+
+  it('When rolled back entirely, then no table nor enum type remains', async () => {
+    await db.migrate.rollback(undefined, true);
+    expect(await existingTables(db)).toEqual([]);
+    expect(await existingEnumTypes(db)).toEqual([]);
+  });
+
+  it('When migrated again after a full rollback, then every table exists again', async () => {
+    await db.migrate.latest();
+    expect(await existingTables(db)).toEqual([...tables].sort());
+    const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
+    expect(pending).toEqual([]);
+  });
+});
