@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { JobName } from '../constants/jobs.ts';
+
+const uuid = z.uuid();
+const indexAction = z.enum(['index', 'delete']);
+const reindex = z.object({
+  reindex_id: uuid,
+  after_id: uuid.nullable(),
+  batch_size: z.number().int().min(1).max(10_000),
+});
+
+/**
+ * One schema per job, checked when a job is enqueued (a bad payload is a bug in the caller)
+ * and again when it is consumed (a bad payload goes straight to the dead-letter stream).
+ */
+export const jobPayloadSchemas = {
+  email: z.object({
+    to: z.email(),
+    template: z.enum(['verification', 'password_reset', 'email_change', 'notice']),
+    vars: z.record(z.string(), z.string()),
+  }),
+  indexPost: z.object({ post_id: uuid, action: indexAction }),
+  indexUser: z.object({ user_id: uuid, action: indexAction }),
+  reindexPosts: reindex,
+  reindexUsers: reindex,
+  deleteContent: z.object({ storage_keys: z.array(z.string().min(1).max(1024)).min(1).max(1000) }),
+} as const satisfies Record<JobName, z.ZodType>;
+
+export type JobPayload<N extends JobName> = z.infer<(typeof jobPayloadSchemas)[N]>;
+
+export class InvalidJobPayloadError extends Error {
+  constructor(job: JobName, issues: string) {
+    super(`invalid ${job} payload: ${issues}`);
+    this.name = 'InvalidJobPayloadError';
+  }
+}
+
+export function parseJobPayload<N extends JobName>(job: N, data: unknown): JobPayload<N> {
+  const result = jobPayloadSchemas[job].safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
+    throw new InvalidJobPayloadError(job, issues.join('; '));
+  }
+  return result.data as JobPayload<N>;
+}
