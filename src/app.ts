@@ -12,14 +12,13 @@ import { anonymousUser } from './http/middleware/anonymous-user.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
 import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
-import { buildRouter } from './http/router.ts';
+import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route } from './http/typed-handler.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
 
-const HEALTH_PATHS = new Set(['/health-check', '/health/ready']);
 const DOCS_PATHS = /^\/(docs|openapi\.json)(\/|$)/;
 
 // Long-lived streams must not hold a concurrency slot or hit the request timeout.
@@ -29,7 +28,7 @@ export interface BuiltApp {
   app: Express;
   contract: OpenApiDocument;
   stability: ReturnType<typeof stability>;
-  routes: ReturnType<typeof buildRouter>;
+  routes: Pick<MountedRoutes, 'routed' | 'pending'>;
 }
 
 /** Builds the Express app from its dependencies; tests build it in-process the same way. */
@@ -46,6 +45,26 @@ export function createApp(deps: Dependencies): BuiltApp {
   app.use(requestId());
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);
+
+  // Probes and metrics are infrastructure, served ahead of CORS, security headers, the
+  // stability layer, cookies and validation: a saturated server still answers them, they
+  // never mint cookies, and a load balancer's probe every second costs next to nothing.
+  const health = createHealthService(deps);
+  const probes = buildRouter(
+    [
+      ...healthRoutes(health),
+      ...(config.http.metricsEnabled
+        ? metricsRoutes(metrics.registry)
+        : [
+            route('metrics', async () => {
+              throw new AppError('general:not_found', 'Metrics are disabled');
+            }),
+          ]),
+    ],
+    [],
+  );
+  app.use(probes.router);
+
   app.use(
     cors({
       origin: config.http.corsAllowedOrigins.length > 0 ? config.http.corsAllowedOrigins : false,
@@ -66,10 +85,8 @@ export function createApp(deps: Dependencies): BuiltApp {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  const stabilityLayer = stability({
-    ...config.stability,
-    bypass: (req) => HEALTH_PATHS.has(req.path) || isLongLived(req),
-  });
+
+  const stabilityLayer = stability({ ...config.stability, bypass: isLongLived });
   app.use(stabilityLayer);
   app.use(cookieParser(config.session.secret));
   app.use(anonymousUser({ secure: !development }));
@@ -93,21 +110,12 @@ export function createApp(deps: Dependencies): BuiltApp {
     }),
   );
 
-  const health = createHealthService(deps);
-  const routes = buildRouter([
-    ...healthRoutes(health),
-    ...(config.http.metricsEnabled
-      ? metricsRoutes(metrics.registry)
-      : [
-          route('metrics', async () => {
-            throw new AppError('general:not_found', 'Metrics are disabled');
-          }),
-        ]),
-  ]);
-  app.use(routes.router);
+  const api = buildRouter([]);
+  app.use(api.router);
 
   app.use(notFound());
   app.use(errorHandler({ logger, exposeInternalDetails: development }));
 
+  const routes = { routed: [...probes.routed, ...api.routed], pending: api.pending };
   return { app, contract, stability: stabilityLayer, routes };
 }

@@ -45,6 +45,8 @@ const env = {
   LOG_LEVEL: 'warn',
   API_DOCS_ENABLED: 'false',
   CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
+  FRONTEND_HOST: 'http://localhost:3000',
+  EMAIL_FROM: 'Bench <bench@expresskit.localhost>',
   SESSION_SECRET: 'bench-4c8e0a1f9b7d6e5c3a2b1f0e9d8c7b6a5f4e3d2c',
 };
 // Production mode: response validation is off there, as it is for real traffic.

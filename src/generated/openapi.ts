@@ -10,7 +10,9 @@ export interface paths {
     };
     /**
      * Liveness probe
-     * @description Answers 204 as long as the process serves HTTP. Checks no dependency.
+     * @description Answers 204 as long as the process serves HTTP. Checks no dependency. Probes, like
+     *     `/metrics`, are served ahead of the API pipeline: no concurrency limit, no cookies, no
+     *     request validation (query strings are ignored).
      */
     get: operations['healthCheck'];
     put?: never;
@@ -32,6 +34,7 @@ export interface paths {
      * Readiness probe
      * @description Checks PostgreSQL (primary), both Redis connections (session and cache), NATS and the
      *     content store. Answers 200 when all are `ok`, 503 with the same body when any is `down`.
+     *     Each check is bounded (2 s), so the probe answers within about 2 s.
      */
     get: operations['healthReady'];
     put?: never;
@@ -1270,6 +1273,22 @@ export interface components {
     };
   };
   responses: {
+    /** @description The path exists, but not with this method. */
+    MethodNotAllowed: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "status": 405,
+         *       "code": "general:method_not_allowed",
+         *       "details": "Method not allowed on this route"
+         *     }
+         */
+        'application/json': components['schemas']['Error'];
+      };
+    };
     /** @description The request is malformed, fails validation, or is refused by a business rule (see the code). */
     BadRequest: {
       headers: {
@@ -1470,7 +1489,7 @@ export interface operations {
         };
         content?: never;
       };
-      400: components['responses']['BadRequest'];
+      405: components['responses']['MethodNotAllowed'];
     };
   };
   healthReady: {
@@ -1499,7 +1518,7 @@ export interface operations {
           'application/json': components['schemas']['Readiness'];
         };
       };
-      400: components['responses']['BadRequest'];
+      405: components['responses']['MethodNotAllowed'];
       /** @description At least one dependency is unreachable. */
       503: {
         headers: {
@@ -1542,8 +1561,8 @@ export interface operations {
           'text/plain': string;
         };
       };
-      400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
+      405: components['responses']['MethodNotAllowed'];
     };
   };
   createUser: {

@@ -134,8 +134,8 @@ describe('cookies and headers', () => {
     );
   });
 
-  it('When any response leaves, then it has the security headers and no X-Powered-By', async () => {
-    const { response } = await call('/health-check');
+  it('When an API response leaves, then it has the security headers and no X-Powered-By', async () => {
+    const { response } = await call('/v0/posts');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(response.headers.get('x-powered-by')).toBeNull();

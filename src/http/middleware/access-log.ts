@@ -14,6 +14,11 @@ export function routeTemplate(req: Request): string {
 /** One line per request; never bodies, cookies or tokens. */
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
+    // Checked per request so a level change applies at once, and skipped cheaply when off.
+    if (!logger.isLevelEnabled('http')) {
+      next();
+      return;
+    }
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+describe('docs, metrics and CORS with the development defaults', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({
+      http: { apiDocsEnabled: true, metricsEnabled: true, corsAllowedOrigins: ['http://app.test'] },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('When /openapi.json is fetched, then it is the contract', async () => {
+    const response = await fetch(`${app.baseUrl}/openapi.json`);
+    expect(response.status).toBe(200);
+    const contract = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(contract.openapi).toMatch(/^3\.1/);
+    expect(Object.keys(contract.paths)).toContain('/v0/posts/{id}');
+  });
+
+  it('When /docs is opened, then Swagger UI is served', async () => {
+    const response = await fetch(`${app.baseUrl}/docs/`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('swagger-ui');
+  });
+
+  it('When requests were served, then /metrics exposes their histogram by route template', async () => {
+    await fetch(`${app.baseUrl}/v0/posts/0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b`);
+    const response = await fetch(`${app.baseUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/v0\/posts\/\{id\}",status="501"\} 1/,
+    );
+  });
+
+  it('When an allowed origin calls, then CORS allows it with credentials', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`, {
+      headers: { origin: 'http://app.test' },
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://app.test');
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
+  it('When another origin calls, then no CORS grant is sent', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`, {
+      headers: { origin: 'http://evil.test' },
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('When a preflight comes from an allowed origin, then it is answered without reaching the API', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://app.test', 'access-control-request-method': 'POST' },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+});
+
+describe('docs and metrics switched off', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ http: { apiDocsEnabled: false, metricsEnabled: false } });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('When docs are disabled, then /docs and /openapi.json are unknown routes', async () => {
+    for (const path of ['/docs/', '/openapi.json']) {
+      const response = await fetch(`${app.baseUrl}${path}`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ code: 'general:not_found' });
+    }
+  });
+
+  it('When metrics are disabled, then /metrics answers 404 general:not_found', async () => {
+    const response = await fetch(`${app.baseUrl}/metrics`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 'general:not_found' });
+  });
+});
