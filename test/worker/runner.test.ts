@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobStreams } from '../../src/shared/constants/jobs.ts';
+import { deadLetterHeaders } from '../../worker/dlq.ts';
+import { defineConsumer, type ConsumerContext } from '../../worker/runner.ts';
+import {
+  createRunnerHarness,
+  eventually,
+  sleep,
+  type RunnerHarness,
+} from './support/runner-harness.ts';
+
+const deleteContent = jobStreams.deleteContent;
+const contentPayload = { storage_keys: ['posts/some-post'] };
+
+let harness: RunnerHarness;
+
+beforeEach(async () => {
+  harness = await createRunnerHarness();
+});
+
+afterEach(async () => {
+  await harness.close();
+});
+
+/** A delete-content consumer whose handler is the test's, recording every delivery. */
+function recordingConsumer(
+  handle: (ctx: ConsumerContext, delivery: number) => Promise<void>,
+  options: { inProgressIntervalMs?: number } = {},
+) {
+  const deliveries: { at: number; count: number }[] = [];
+  const consumer = defineConsumer({
+    job: 'deleteContent',
+    ...options,
+    async handle(_payload, ctx) {
+      deliveries.push({ at: performance.now(), count: ctx.deliveryCount });
+      await handle(ctx, deliveries.length);
+    },
+  });
+  return { consumer, deliveries };
+}
+
+describe('consumer runner', () => {
+  it('When a handler fails twice then succeeds, then redeliveries follow the delay schedule and the job is acked once', async () => {
+    const { consumer, deliveries } = recordingConsumer(async (_ctx, delivery) => {
+      if (delivery <= 2) throw new Error(`transient failure ${delivery}`);
+    });
+    const runner = await harness.start([consumer], { retryDelaysMs: [200, 800, 1000, 1000, 1000] });
+
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('three deliveries', () => (deliveries.length === 3 ? true : undefined));
+    await eventually('the acked job to leave the stream', async () =>
+      (await harness.streamMessages('deleteContent')) === 0 ? true : undefined,
+    );
+    await sleep(300);
+
+    const [first, second, third] = deliveries;
+    const gaps = [second!.at - first!.at, third!.at - second!.at];
+    expect(deliveries.map((d) => d.count)).toEqual([1, 2, 3]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(190);
+    // Upper bounds leave room for a loaded machine; the ranges still cannot overlap.
+    expect(gaps[0]).toBeLessThan(650);
+    expect(gaps[1]).toBeGreaterThanOrEqual(790);
+    expect(gaps[1]).toBeLessThan(1250);
+    expect(await runner.metric('worker_jobs_failed_total', deleteContent.durable)).toBe(2);
+    expect(await runner.metric('worker_jobs_processed_total', deleteContent.durable)).toBe(1);
+    expect(await harness.deadLetters()).toEqual([]);
+  });
+
+  it('When a handler always fails, then the 6th failed delivery moves the job to the DLQ with its reason and origin, and off its stream', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => {
+      throw new Error('smtp unreachable\nsecond line of the message');
+    });
+    const runner = await harness.start([consumer], { retryDelaysMs: [20, 20, 20, 20, 20] });
+
+    const msgId = await harness.publish('deleteContent', contentPayload);
+    const [letter] = await eventually('a dead letter', async () => {
+      const letters = await harness.deadLetters();
+      return letters.length > 0 ? letters : undefined;
+    });
+
+    expect(deliveries.map((d) => d.count)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(letter).toMatchObject({
+      originStream: deleteContent.stream,
+      originSubject: deleteContent.subject,
+      consumer: deleteContent.durable,
+      deliveryCount: 6,
+      originMessageId: msgId,
+      originSequence: 1,
+    });
+    expect(letter?.reason).toContain('smtp unreachable second line');
+    const stored = await harness.jsm.streams.getMessage('axumkit_jobs_dlq', { seq: letter!.seq });
+    expect(stored.subject).toBe('axumkit.dlq.storage.delete_content');
+    expect(stored.json()).toEqual(contentPayload);
+    expect(stored.header.get(deadLetterHeaders.reason)).not.toMatch(/[\r\n]/);
+    await eventually('the job to leave its stream', async () =>
+      (await harness.streamMessages('deleteContent')) === 0 ? true : undefined,
+    );
+    expect(await runner.metric('worker_jobs_dead_lettered_total', deleteContent.durable)).toBe(1);
+  });
+
+  it('When a payload fails its schema or is not JSON, then it is dead-lettered on its first delivery without running the handler', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => undefined);
+    await harness.start([consumer]);
+
+    await harness.publish('deleteContent', { storage_keys: [] });
+    await harness.publish('deleteContent', 'not json at all');
+    const letters = await eventually('two dead letters', async () => {
+      const found = await harness.deadLetters();
+      return found.length === 2 ? found : undefined;
+    });
+
+    expect(deliveries).toEqual([]);
+    expect(letters.map((l) => l.deliveryCount)).toEqual([1, 1]);
+    expect(letters[0]?.reason).toMatch(/invalid deleteContent payload: storage_keys/);
+    expect(letters[1]?.reason).toBe('payload is not valid JSON');
+  });
+
+  it('When a handler runs longer than the ack wait, then its in-progress acks keep it from being redelivered', async () => {
+    const { consumer, deliveries } = recordingConsumer(() => sleep(2500), {
+      inProgressIntervalMs: 300,
+    });
+    await harness.start([consumer], { ackWaitMs: 1000 });
+
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the job to be acked', async () =>
+      deliveries.length > 0 && (await harness.streamMessages('deleteContent')) === 0
+        ? true
+        : undefined,
+    );
+    await sleep(1300);
+
+    expect(deliveries.map((d) => d.count)).toEqual([1]);
+  });
+
+  it('When a side-effecting job is redelivered after its side effect ran, then the side effect is not repeated', async () => {
+    let sideEffects = 0;
+    // The reindex-users stream has a concurrency of 1, so the redelivery waits for the first run.
+    const consumer = defineConsumer({
+      job: 'reindexUsers',
+      sideEffects: true,
+      // No in-progress acks: the first run outlives the ack wait, as a stalled worker would.
+      inProgressIntervalMs: 60_000,
+      async handle() {
+        sideEffects += 1;
+        await sleep(1500);
+      },
+    });
+    const runner = await harness.start([consumer], { ackWaitMs: 1000 });
+
+    await harness.publish('reindexUsers', {
+      reindex_id: randomUUID(),
+      after_id: null,
+      batch_size: 10,
+    });
+    const durable = jobStreams.reindexUsers.durable;
+    const handled = async () =>
+      (await runner.metric('worker_jobs_processed_total', durable)) +
+      (await runner.metric('worker_jobs_duplicate_total', durable));
+    await eventually('both deliveries to be handled', async () =>
+      (await handled()) === 2 ? true : undefined,
+    );
+
+    expect(sideEffects).toBe(1);
+    expect(await runner.metric('worker_jobs_duplicate_total', durable)).toBe(1);
+  });
+
+  it('When stop is called during a job, then the job completes and is acked before stop returns', async () => {
+    let finished = false;
+    const { consumer, deliveries } = recordingConsumer(async () => {
+      await sleep(500);
+      finished = true;
+    });
+    const runner = await harness.start([consumer]);
+
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the job to start', () => (deliveries.length === 1 ? true : undefined));
+    await runner.close();
+
+    expect(finished).toBe(true);
+    expect(await harness.streamMessages('deleteContent')).toBe(0);
+  });
+
+  it('When a job outlasts the shutdown timeout, then stop returns without acking it and the next runner gets it', async () => {
+    const first = recordingConsumer(
+      (ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(new Error('shut down')));
+        }),
+    );
+    const runner = await harness.start([first.consumer], {
+      ackWaitMs: 1000,
+      shutdownTimeoutMs: 200,
+    });
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the job to start', () => (first.deliveries.length === 1 ? true : undefined));
+
+    const stopping = performance.now();
+    await runner.close();
+    expect(performance.now() - stopping).toBeLessThan(1000);
+    expect(await harness.streamMessages('deleteContent')).toBe(1);
+
+    const second = recordingConsumer(async () => undefined);
+    await harness.start([second.consumer], { ackWaitMs: 1000 });
+    await eventually('the job to be acked by the next runner', async () =>
+      (await harness.streamMessages('deleteContent')) === 0 ? true : undefined,
+    );
+    expect(second.deliveries.map((d) => d.count)).toEqual([2]);
+    expect(await harness.deadLetters()).toEqual([]);
+  });
+
+  it('When the durable consumer is deleted under a running loop, then the loop recreates it and keeps consuming', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => undefined);
+    await harness.start([consumer]);
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the first job', () => (deliveries.length === 1 ? true : undefined));
+
+    await harness.jsm.consumers.delete(deleteContent.stream, deleteContent.durable);
+    await harness.publish('deleteContent', contentPayload);
+
+    await eventually('the job published after the deletion', () =>
+      deliveries.length === 2 ? true : undefined,
+    );
+    const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+    expect(info.config).toMatchObject({
+      ack_policy: 'explicit',
+      max_ack_pending: 4,
+      max_deliver: -1,
+    });
+    expect(info.config.backoff).toBeUndefined();
+  });
+});

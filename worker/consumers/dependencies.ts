@@ -1,0 +1,4 @@
+import type { WorkerDependencies } from '../dependencies.ts';
+
+/** What the job handlers use; the worker entry passes its dependencies as they are. */
+export type ConsumerDependencies = Pick<WorkerDependencies, 'db' | 'storage' | 'search' | 'nats'>;

@@ -1,0 +1,20 @@
+import type { ConsumerDefinition } from '../runner.ts';
+import { createDeleteContentConsumer } from './delete-content.consumer.ts';
+import type { ConsumerDependencies } from './dependencies.ts';
+import { createIndexPostConsumer } from './index-post.consumer.ts';
+import { createIndexUserConsumer } from './index-user.consumer.ts';
+import { createReindexPostsConsumer } from './reindex-posts.consumer.ts';
+import { createReindexUsersConsumer } from './reindex-users.consumer.ts';
+
+export type { ConsumerDependencies } from './dependencies.ts';
+
+/** Every job consumer the worker runs; `startConsumers` takes this list. */
+export function createConsumers(deps: ConsumerDependencies): ConsumerDefinition[] {
+  return [
+    createIndexPostConsumer(deps),
+    createIndexUserConsumer(deps),
+    createReindexPostsConsumer(deps),
+    createReindexUsersConsumer(deps),
+    createDeleteContentConsumer(deps),
+  ];
+}
