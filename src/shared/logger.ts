@@ -13,6 +13,25 @@ const withRequestContext = winston.format((info) => {
   return info;
 });
 
+function serializeError(error: Error): Record<string, unknown> {
+  const { code } = error as Error & { code?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(code === undefined ? {} : { code }),
+    stack: error.stack,
+    ...(error.cause instanceof Error ? { cause: serializeError(error.cause) } : {}),
+  };
+}
+
+// Error properties are not enumerable, so `{ err }` would otherwise log as `{}`.
+const withSerializedErrors = winston.format((info) => {
+  for (const [key, value] of Object.entries(info)) {
+    if (value instanceof Error) info[key] = serializeError(value);
+  }
+  return info;
+});
+
 const readable = winston.format.printf(({ level, message, timestamp, ...meta }) => {
   const rest = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
   return `${String(timestamp)} ${level} ${String(message)}${rest}`;
@@ -30,6 +49,7 @@ export function createLogger(options: {
     defaultMeta: production ? { service: options.service } : undefined,
     format: winston.format.combine(
       withRequestContext(),
+      withSerializedErrors(),
       winston.format.timestamp(),
       winston.format.errors({ stack: true }),
       production
