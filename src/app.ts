@@ -3,6 +3,7 @@ import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
+import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import type { Dependencies } from './dependencies.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
@@ -29,6 +30,8 @@ export interface BuiltApp {
   contract: OpenApiDocument;
   stability: ReturnType<typeof stability>;
   routes: Pick<MountedRoutes, 'routed' | 'pending'>;
+  /** What /metrics serves; the server adds the outbox relay's metrics to it. */
+  metricsRegistry: Registry;
 }
 
 /** Builds the Express app from its dependencies; tests build it in-process the same way. */
@@ -117,5 +120,5 @@ export function createApp(deps: Dependencies): BuiltApp {
   app.use(errorHandler({ logger, exposeInternalDetails: development }));
 
   const routes = { routed: [...probes.routed, ...api.routed], pending: api.pending };
-  return { app, contract, stability: stabilityLayer, routes };
+  return { app, contract, stability: stabilityLayer, routes, metricsRegistry: metrics.registry };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { startOutboxRelay } from './bridge/relay.ts';
 import { loadServerConfig } from './config/server.ts';
 import { createDependencies } from './dependencies.ts';
 import { createLogger } from './shared/logger.ts';
@@ -10,7 +11,14 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadServerConfig();
 const logger = createLogger({ env: config.env, level: config.logLevel, service: 'server' });
 const deps = await createDependencies(config, logger);
-const { app } = createApp(deps);
+const { app, metricsRegistry } = createApp(deps);
+const relay = startOutboxRelay({
+  db: deps.db.write,
+  nats: deps.nats,
+  logger,
+  intervalMs: config.outbox.relayIntervalMs,
+  registry: metricsRegistry,
+});
 
 const server: Server = app.listen(config.http.port, config.http.host, () => {
   logger.info(`listening on http://${config.http.host}:${config.http.port}`, { env: config.env });
@@ -29,6 +37,9 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 30_000);
   forced.unref();
+  // First, so no batch is mid-publish when NATS and the pools close. Jobs committed by
+  // requests still in flight wait in the outbox for another instance or the next start.
+  await relay.stop();
   // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Socket, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A nats-server of the caller's own, so stopping it or reading its streams disturbs no other test. */
+export interface PrivateNats {
+  url: string;
+  /** Starts it again on the same port and store, as a restarted server would come back. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops it and deletes its store. */
+  destroy(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket
+      .once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      })
+      .once('error', () => resolve(false))
+      .connect(port, '127.0.0.1');
+  });
+}
+
+export async function startPrivateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'private-nats-'));
+  let child: ChildProcess | undefined;
+
+  async function start(): Promise<void> {
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+    const started = spawn('nats-server', args, { stdio: 'ignore' });
+    child = started;
+    const deadline = Date.now() + 5000;
+    // JetStream is enabled before the client port opens, so a connectable server is ready.
+    while (!(await canConnect(port))) {
+      if (started.exitCode !== null) throw new Error(`nats-server exited with ${started.exitCode}`);
+      if (Date.now() > deadline) throw new Error('nats-server did not start');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async function stop(): Promise<void> {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  }
+
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    start,
+    stop,
+    async destroy() {
+      await stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
