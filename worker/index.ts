@@ -2,8 +2,11 @@ import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadWorkerConfig } from '../src/config/worker.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { createConsumers } from './consumers/index.ts';
+import { startCron } from './cron/scheduler.ts';
 import { createWorkerDependencies } from './dependencies.ts';
 import { startWorkerHttp } from './http.ts';
+import { startConsumers } from './runner.ts';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -13,6 +16,16 @@ const deps = await createWorkerDependencies(config, logger);
 
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+
+const consumers = await startConsumers({
+  nats: deps.nats,
+  redis: deps.redis,
+  logger,
+  registry,
+  consumers: createConsumers(deps),
+  shutdownTimeoutMs: config.worker.shutdownTimeoutMs,
+});
+const cron = startCron({ deps, registry, stopTimeoutMs: config.worker.shutdownTimeoutMs });
 
 let stopping = false;
 const http = await startWorkerHttp({
@@ -34,6 +47,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, config.worker.shutdownTimeoutMs + 5000);
   forced.unref();
+  // Stop taking work, let in-flight jobs finish (bounded), then close connections.
+  await Promise.all([consumers.stop(), cron.stop()]);
   await new Promise<void>((resolve) => http.close(() => resolve()));
   await deps.close();
   logger.info('worker stopped');
