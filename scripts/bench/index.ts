@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { runJobsBench } from './jobs.ts';
 import { measure, type Measurement } from './measure.ts';
 import { startServer } from './processes.ts';
 
@@ -38,9 +39,10 @@ const best = (runs: Measurement[]) =>
 const format = (m: Measurement) =>
   `${m.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${String(m.p50Ms).padStart(3)} ms  p99 ${String(m.p99Ms).padStart(3)} ms`;
 
+const stack = stackEnv();
 const env = {
   ...process.env,
-  ...stackEnv(),
+  ...stack,
   NODE_ENV: 'production',
   LOG_LEVEL: 'warn',
   API_DOCS_ENABLED: 'false',
@@ -77,4 +79,9 @@ try {
   await app.stop();
   await bare.stop();
 }
+
+console.log('jobs: outbox → relay → JetStream → no-op consumer');
+const jobs = await runJobsBench({ ...stack, BENCH_ROUNDS: String(ROUNDS) });
+for (const line of jobs.lines) console.log(`  ${line}`);
+if (!jobs.ok) failed = true;
 process.exit(failed ? 1 : 0);
