@@ -7,6 +7,7 @@ import { createSearchEngine } from './shared/clients/search/create-search-engine
 import type { SearchEngine } from './shared/clients/search/search-engine.ts';
 import { createDatabase, type Database } from './shared/db/knex.ts';
 import { ensureStreams } from './shared/jobs/streams.ts';
+import { createClosers } from './shared/closers.ts';
 import type { Logger } from './shared/logger.ts';
 
 /** Every connection the server holds, created once at start and closed in reverse order. */
@@ -26,24 +27,24 @@ export async function createDependencies(
   config: ServerConfig,
   logger: Logger,
 ): Promise<Dependencies> {
-  const closers: Array<() => Promise<void> | void> = [];
+  const closers = createClosers(logger);
   try {
     const db = createDatabase(config.database);
-    closers.push(() => db.close());
+    closers.add(() => db.close());
     const session = await createRedis(config.redis.sessionUrl, 'server-session');
-    closers.push(() => closeRedis(session));
+    closers.add(() => closeRedis(session));
     const cache = await createRedis(config.redis.cacheUrl, 'server-cache');
-    closers.push(() => closeRedis(cache));
+    closers.add(() => closeRedis(cache));
     const nats = await createNats(config.nats.url, 'server');
-    closers.push(() => closeNats(nats));
+    closers.add(() => closeNats(nats));
     await ensureStreams(await nats.jetstreamManager());
     const storage = createStorage(config.storage);
-    closers.push(() => storage.close());
+    closers.add(() => storage.close());
     if (config.storage.createBuckets) await storage.ensureBuckets();
     const search = createSearchEngine(config.search, db.write);
-    closers.push(() => search.close());
+    closers.add(() => search.close());
     const mailer = createMailer(config.smtp);
-    closers.push(() => mailer.close());
+    closers.add(() => mailer.close());
 
     return {
       config,
@@ -54,20 +55,10 @@ export async function createDependencies(
       storage,
       search,
       mailer,
-      close: () => closeAll(closers, logger),
+      close: closers.closeAll,
     };
   } catch (error) {
-    await closeAll(closers, logger);
+    await closers.closeAll();
     throw error;
-  }
-}
-
-async function closeAll(closers: Array<() => Promise<void> | void>, logger: Logger): Promise<void> {
-  for (const close of closers.reverse()) {
-    try {
-      await close();
-    } catch (error) {
-      logger.warn('closing a connection failed', { err: error });
-    }
   }
 }

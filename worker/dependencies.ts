@@ -7,6 +7,7 @@ import { createSearchEngine } from '../src/shared/clients/search/create-search-e
 import type { SearchEngine } from '../src/shared/clients/search/search-engine.ts';
 import { createDatabase, type Database } from '../src/shared/db/knex.ts';
 import { ensureStreams } from '../src/shared/jobs/streams.ts';
+import { createClosers } from '../src/shared/closers.ts';
 import type { Logger } from '../src/shared/logger.ts';
 
 export interface WorkerDependencies {
@@ -25,34 +26,27 @@ export async function createWorkerDependencies(
   config: WorkerConfig,
   logger: Logger,
 ): Promise<WorkerDependencies> {
-  const closers: Array<() => Promise<void> | void> = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) {
-      await Promise.resolve(close()).catch((error: unknown) => {
-        logger.warn('closing a connection failed', { err: error });
-      });
-    }
-  };
+  const closers = createClosers(logger);
   try {
     const db = createDatabase(config.database);
-    closers.push(() => db.close());
+    closers.add(() => db.close());
     // Locks and message-id dedup live beside sessions: both need durability, not LRU eviction.
     const redis = await createRedis(config.redis.sessionUrl, 'worker');
-    closers.push(() => closeRedis(redis));
+    closers.add(() => closeRedis(redis));
     const nats = await createNats(config.nats.url, 'worker');
-    closers.push(() => closeNats(nats));
+    closers.add(() => closeNats(nats));
     await ensureStreams(await nats.jetstreamManager());
     const storage = createStorage(config.storage);
-    closers.push(() => storage.close());
+    closers.add(() => storage.close());
     if (config.storage.createBuckets) await storage.ensureBuckets();
     const search = createSearchEngine(config.search, db.write);
-    closers.push(() => search.close());
+    closers.add(() => search.close());
     await search.applySettings();
     const mailer = createMailer(config.smtp);
-    closers.push(() => mailer.close());
-    return { config, logger, db, redis, nats, storage, search, mailer, close: closeAll };
+    closers.add(() => mailer.close());
+    return { config, logger, db, redis, nats, storage, search, mailer, close: closers.closeAll };
   } catch (error) {
-    await closeAll();
+    await closers.closeAll();
     throw error;
   }
 }
