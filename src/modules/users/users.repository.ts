@@ -5,6 +5,18 @@ export async function findById(executor: Executor, id: string): Promise<UserRow 
   return executor<UserRow>('users').where({ id }).first();
 }
 
+/** Emails are stored lowercased, but the lookup goes through lower() to use the unique index. */
+export async function findByEmail(executor: Executor, email: string): Promise<UserRow | undefined> {
+  return executor<UserRow>('users')
+    .whereRaw('lower(email) = ?', [email.trim().toLowerCase()])
+    .first();
+}
+
+export async function existsById(executor: Executor, id: string): Promise<boolean> {
+  const row: unknown = await executor('users').where({ id }).first(executor.raw('1 as found'));
+  return row !== undefined;
+}
+
 /** Keyset walk in id order (UUIDv7, so creation order); a null afterId starts from the first user. */
 export async function listAfterId(
   executor: Executor,

@@ -4,6 +4,8 @@ export const redisKeys = {
   userSessions: (userId: string) => `user_sessions:${userId}`,
   postCache: (postId: string) => `cache:post:${postId}`,
   rateLimit: (operationId: string, subject: string) => `rate_limit:${operationId}:${subject}`,
+  /** A login's pending TOTP step, keyed by the SHA-256 of the temp token: the value is never stored. */
+  totpTempToken: (tokenHash: string) => `totp_temp_token:${tokenHash}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
 } as const;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { UserRow } from '../../shared/db/rows.ts';
+import { toMe, toPublicUser } from './users.mapper.ts';
+
+const row: UserRow = {
+  id: '0190a5d2-7c3e-7b1a-9f00-1234567890ab',
+  handle: 'ada',
+  display_name: 'Ada',
+  bio: null,
+  email: 'ada@example.com',
+  password: '$argon2id$…',
+  verified_at: new Date('2025-01-02T00:00:00Z'),
+  profile_image: 'user-images/abc.webp',
+  banner_image: null,
+  totp_secret: 'ciphertext',
+  totp_enabled_at: null,
+  totp_backup_codes: ['digest'],
+  created_at: new Date('2025-01-01T00:00:00Z'),
+  updated_at: new Date('2025-01-01T00:00:00Z'),
+};
+const publicUrl = (key: string | null) => (key ? `https://cdn.example/${key}` : null);
+
+describe('users mapper', () => {
+  it('When a user is made public, then image keys become full URLs and private fields stay out', () => {
+    expect(toPublicUser(row, publicUrl)).toEqual({
+      id: row.id,
+      handle: 'ada',
+      display_name: 'Ada',
+      bio: null,
+      profile_image_url: 'https://cdn.example/user-images/abc.webp',
+      banner_image_url: null,
+      is_verified: true,
+      created_at: '2025-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('When the owner reads themselves, then email, TOTP and password presence are added but no secret', () => {
+    const me = toMe({ ...row, password: null, totp_enabled_at: new Date() }, publicUrl);
+    expect(me).toMatchObject({ email: 'ada@example.com', totp_enabled: true, has_password: false });
+    expect(JSON.stringify(me)).not.toMatch(/argon2|ciphertext|digest/);
+  });
+});
