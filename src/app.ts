@@ -46,12 +46,11 @@ export function createApp(deps: Dependencies): BuiltApp {
   app.set('trust proxy', config.http.trustProxy);
 
   app.use(requestId());
-  app.use(accessLog(logger));
-  if (config.http.metricsEnabled) app.use(metrics.middleware);
 
-  // Probes and metrics are infrastructure, served ahead of CORS, security headers, the
-  // stability layer, cookies and validation: a saturated server still answers them, they
-  // never mint cookies, and a load balancer's probe every second costs next to nothing.
+  // Probes and metrics are infrastructure, served ahead of everything else but the request
+  // id: a saturated server still answers them, they never mint cookies, and a probe every
+  // second from each load balancer neither floods the access log nor skews the latency
+  // histograms, and costs next to nothing.
   const health = createHealthService(deps);
   const probes = buildRouter(
     [
@@ -67,6 +66,9 @@ export function createApp(deps: Dependencies): BuiltApp {
     [],
   );
   app.use(probes.router);
+
+  app.use(accessLog(logger));
+  if (config.http.metricsEnabled) app.use(metrics.middleware);
 
   app.use(
     cors({
