@@ -22,7 +22,7 @@ const consumers = await startConsumers({
   redis: deps.redis,
   logger,
   registry,
-  consumers: createConsumers(deps),
+  consumers: await createConsumers(deps),
   shutdownTimeoutMs: config.worker.shutdownTimeoutMs,
 });
 const cron = startCron({ deps, registry, stopTimeoutMs: config.worker.shutdownTimeoutMs });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
+import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
 import { createStorage, type Storage } from '../../src/shared/clients/s3.ts';
 import { createPostgresSearchEngine } from '../../src/shared/clients/search/postgres-engine.ts';
 import type { SearchEngine } from '../../src/shared/clients/search/search-engine.ts';
@@ -23,6 +24,7 @@ let harness: RunnerHarness;
 let db: Database;
 let storage: Storage;
 let search: SearchEngine;
+let mailer: Mailer;
 const userIds: string[] = [];
 const contentKeys: string[] = [];
 
@@ -77,11 +79,16 @@ beforeAll(async () => {
   await storage.ensureBuckets();
   search = createPostgresSearchEngine(db.write);
   harness = await createRunnerHarness();
-  await harness.start(createConsumers({ db, storage, search, nats: harness.nats }));
+  // The email consumer has its own tests (email-consumer.test.ts); this mailer never sends.
+  mailer = createMailer(config.smtp);
+  await harness.start(
+    await createConsumers({ config, db, storage, search, mailer, nats: harness.nats }),
+  );
 });
 
 afterAll(async () => {
   await harness?.close();
+  mailer?.close();
   if (db) {
     const posts = await db.write('posts').whereIn('author_id', userIds).pluck('id');
     await db.write('search_posts').whereIn('id', posts).delete();

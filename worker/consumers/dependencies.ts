@@ -1,4 +1,7 @@
 import type { WorkerDependencies } from '../dependencies.ts';
 
 /** What the job handlers use; the worker entry passes its dependencies as they are. */
-export type ConsumerDependencies = Pick<WorkerDependencies, 'db' | 'storage' | 'search' | 'nats'>;
+export type ConsumerDependencies = Pick<
+  WorkerDependencies,
+  'config' | 'db' | 'storage' | 'search' | 'nats' | 'mailer'
+>;

@@ -1,6 +1,7 @@
 import type { ConsumerDefinition } from '../runner.ts';
 import { createDeleteContentConsumer } from './delete-content.consumer.ts';
 import type { ConsumerDependencies } from './dependencies.ts';
+import { createEmailConsumer } from './email.consumer.ts';
 import { createIndexPostConsumer } from './index-post.consumer.ts';
 import { createIndexUserConsumer } from './index-user.consumer.ts';
 import { createReindexPostsConsumer } from './reindex-posts.consumer.ts';
@@ -8,9 +9,13 @@ import { createReindexUsersConsumer } from './reindex-users.consumer.ts';
 
 export type { ConsumerDependencies } from './dependencies.ts';
 
-/** Every job consumer the worker runs; `startConsumers` takes this list. */
-export function createConsumers(deps: ConsumerDependencies): ConsumerDefinition[] {
+/**
+ * Every job consumer the worker runs; `startConsumers` takes this list. Async because the email
+ * templates compile here, so a broken one stops the worker at start.
+ */
+export async function createConsumers(deps: ConsumerDependencies): Promise<ConsumerDefinition[]> {
   return [
+    await createEmailConsumer(deps),
     createIndexPostConsumer(deps),
     createIndexUserConsumer(deps),
     createReindexPostsConsumer(deps),

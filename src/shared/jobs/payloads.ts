@@ -9,16 +9,23 @@ const reindex = z.object({
   batch_size: z.number().int().min(1).max(10_000),
 });
 
+const text = z.string().regex(/\S/, 'must not be blank');
+/** Each email template's vars: a job missing one can never render, so it dead-letters at once. */
+const linkEmailVars = z.strictObject({ token: text, display_name: text });
+const emailJob = <T extends string, V extends z.ZodType>(template: T, vars: V) =>
+  z.object({ to: z.email(), template: z.literal(template), vars });
+
 /**
  * One schema per job, checked when a job is enqueued (a bad payload is a bug in the caller)
  * and again when it is consumed (a bad payload goes straight to the dead-letter stream).
  */
 export const jobPayloadSchemas = {
-  email: z.object({
-    to: z.email(),
-    template: z.enum(['verification', 'password_reset', 'email_change', 'notice']),
-    vars: z.record(z.string(), z.string()),
-  }),
+  email: z.discriminatedUnion('template', [
+    emailJob('verification', linkEmailVars),
+    emailJob('password_reset', linkEmailVars),
+    emailJob('email_change', linkEmailVars),
+    emailJob('notice', z.strictObject({ message: text, title: text.optional() })),
+  ]),
   indexPost: z.object({ post_id: uuid, action: indexAction }),
   indexUser: z.object({ user_id: uuid, action: indexAction }),
   reindexPosts: reindex,
