@@ -11,14 +11,17 @@ import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
 import { anonymousUser } from './http/middleware/anonymous-user.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
+import { createRateLimiter, type RateLimit } from './http/middleware/rate-limit.ts';
 import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
+import { turnstile } from './http/middleware/turnstile.ts';
 import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
-import { route } from './http/typed-handler.ts';
+import { route, type OperationId } from './http/typed-handler.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+import { createTurnstileClient } from './shared/clients/turnstile.ts';
 
 const DOCS_PATHS = /^\/(docs|openapi\.json)(\/|$)/;
 
@@ -34,8 +37,16 @@ export interface BuiltApp {
   metricsRegistry: Registry;
 }
 
+export interface AppOptions {
+  /**
+   * Replaces the limit the contract declares for an operation. Production passes nothing;
+   * tests shrink limits and windows to reach them, or widen them to stay clear of them.
+   */
+  rateLimits?: (operationId: OperationId, declared: RateLimit) => RateLimit;
+}
+
 /** Builds the Express app from its dependencies; tests build it in-process the same way. */
-export function createApp(deps: Dependencies): BuiltApp {
+export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltApp {
   const { config, logger } = deps;
   const development = config.env === 'development';
   const contract = loadContract();
@@ -115,7 +126,15 @@ export function createApp(deps: Dependencies): BuiltApp {
     }),
   );
 
-  const api = buildRouter([]);
+  const rateLimiter = createRateLimiter(deps.redis.session);
+  const { secretKey, ...turnstileConfig } = config.turnstile;
+  const api = buildRouter([], undefined, {
+    rateLimit: (operationId, declared) =>
+      rateLimiter(operationId, options.rateLimits?.(operationId, declared) ?? declared),
+    turnstile: secretKey
+      ? turnstile(createTurnstileClient({ secretKey, ...turnstileConfig }))
+      : null,
+  });
   app.use(api.router);
 
   app.use(notFound());

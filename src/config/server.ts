@@ -8,6 +8,7 @@ import {
   positiveInt,
   readRuntimeEnvironment,
   str,
+  url,
 } from './env-schema.ts';
 import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
 
@@ -33,6 +34,12 @@ export const serverEnvSpec = {
   AUTH_SESSION_REFRESH_THRESHOLD: { schema: positiveInt().max(100), default: '50' },
   AUTH_SESSION_MAX_LIFETIME_HOURS: { schema: positiveInt(), default: '720' },
   OUTBOX_RELAY_INTERVAL_MS: { schema: positiveInt(), default: '200' },
+  TURNSTILE_SECRET_KEY: { schema: optionalStr() },
+  TURNSTILE_VERIFY_URL: {
+    schema: url(),
+    default: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
+  },
+  TURNSTILE_TIMEOUT_MS: { schema: positiveInt(), default: '5000' },
 };
 
 /**
@@ -58,6 +65,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
     }
     if (/local-only|change-?me|example|placeholder/i.test(e.SESSION_SECRET)) {
       problems.push('SESSION_SECRET: is a placeholder; generate a random secret');
+    }
+    // Cloudflare's published test secrets (1x…AA passes every token) would turn the check off.
+    if (e.TURNSTILE_SECRET_KEY && /^\dx0+AA$/.test(e.TURNSTILE_SECRET_KEY)) {
+      problems.push('TURNSTILE_SECRET_KEY: is a Cloudflare test key; use the site secret');
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -85,6 +96,12 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       maxLifetimeHours: e.AUTH_SESSION_MAX_LIFETIME_HOURS,
     },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS },
+    turnstile: {
+      /** Unset: operations marked `x-turnstile` are not checked. */
+      secretKey: e.TURNSTILE_SECRET_KEY,
+      verifyUrl: e.TURNSTILE_VERIFY_URL,
+      timeoutMs: e.TURNSTILE_TIMEOUT_MS,
+    },
   };
 }
 

@@ -1454,17 +1454,20 @@ export interface components {
      */
     RetryAfter: number;
     /**
-     * @description Requests allowed in the window (sent with `rate_limit:exceeded`).
+     * @description Requests allowed per window (sent by every operation with `x-rate-limit`).
      * @example 10
      */
     RateLimitLimit: number;
     /**
-     * @description Requests left in the current window (sent with `rate_limit:exceeded`).
+     * @description Requests left in the window for the tighter of the two subjects (anonymous id, client
+     *     IP), counting this one; 0 on `rate_limit:exceeded`.
      * @example 0
      */
     RateLimitRemaining: number;
     /**
-     * @description Seconds until the current window resets (sent with `rate_limit:exceeded`).
+     * @description Seconds from now (a delta, not an epoch time) until the tighter subject's window frees a
+     *     slot: when its oldest counted request leaves the window. Equals `Retry-After` on
+     *     `rate_limit:exceeded`.
      * @example 42
      */
     RateLimitReset: number;
@@ -1595,6 +1598,9 @@ export interface operations {
       /** @description Accepted. A verification email is on its way (unless the address was already registered). */
       201: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content: {
@@ -1907,6 +1913,9 @@ export interface operations {
       /** @description The password is right and the account has TOTP enabled; finish with `totpVerify`. */
       202: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content: {
@@ -1917,6 +1926,9 @@ export interface operations {
       204: {
         headers: {
           'Set-Cookie': components['headers']['SetSessionCookie'];
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2017,6 +2029,9 @@ export interface operations {
       /** @description Accepted. */
       204: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2058,6 +2073,9 @@ export interface operations {
       /** @description Accepted. */
       204: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2094,6 +2112,9 @@ export interface operations {
       /** @description The password is changed; every session is ended. */
       204: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2381,6 +2402,9 @@ export interface operations {
       /** @description New user; finish with `completeSignup`. */
       200: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content: {
@@ -2397,6 +2421,9 @@ export interface operations {
       /** @description The account has TOTP enabled; finish with `totpVerify`. */
       202: {
         headers: {
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content: {
@@ -2407,6 +2434,9 @@ export interface operations {
       204: {
         headers: {
           'Set-Cookie': components['headers']['SetSessionCookie'];
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2623,6 +2653,9 @@ export interface operations {
       204: {
         headers: {
           'Set-Cookie': components['headers']['SetSessionCookie'];
+          'X-RateLimit-Limit': components['headers']['RateLimitLimit'];
+          'X-RateLimit-Remaining': components['headers']['RateLimitRemaining'];
+          'X-RateLimit-Reset': components['headers']['RateLimitReset'];
           [name: string]: unknown;
         };
         content?: never;

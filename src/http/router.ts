@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { operations } from '../generated/operations.ts';
 import { AppError } from '../shared/errors/app-error.ts';
+import type { RateLimit } from './middleware/rate-limit.ts';
 import type { OperationId, RouteDefinition } from './typed-handler.ts';
 
 type ContractOperation = (typeof operations)[number];
@@ -16,6 +17,14 @@ export function findOperation(operationId: string): ContractOperation {
   return operation;
 }
 
+/** The contract's per-operation guards, each built once at start. */
+export interface OperationGuards {
+  /** Builds the limiter of an operation that declares `x-rate-limit`. */
+  rateLimit?: (operationId: OperationId, rateLimit: RateLimit) => RequestHandler;
+  /** Checks operations marked `x-turnstile`; `null` when no Turnstile secret is configured. */
+  turnstile?: RequestHandler | null;
+}
+
 export interface MountedRoutes {
   router: Router;
   routed: OperationId[];
@@ -26,20 +35,45 @@ export interface MountedRoutes {
  * Mounts every routed operation at the method and path the contract gives it, and every
  * operation the contract marks `x-pending` at a 501, so the API surface always equals the
  * contract. Routing an operation that is still marked pending is a start-up error.
+ *
+ * The contract's `x-rate-limit` and `x-turnstile` are applied here to every operation that
+ * declares them, pending ones too, after request validation and before the route's own
+ * middleware: the rate limit first, so a flood is cut before Turnstile calls Cloudflare. An
+ * operation that declares a guard the caller did not supply is a start-up error, so a limit in
+ * the contract can never go unenforced.
  */
 export function buildRouter(
   routes: RouteDefinition[],
   pending: readonly OperationId[] = operations
     .filter((op) => op.pending)
     .map((op) => op.operationId),
+  guards: OperationGuards = {},
 ): MountedRoutes {
   const router = Router();
   const seen = new Set<string>();
+  const guardsOf = (operation: ContractOperation): RequestHandler[] => {
+    const applied: RequestHandler[] = [];
+    if (operation.rateLimit) {
+      if (!guards.rateLimit) {
+        throw new Error(
+          `Operation ${operation.operationId} declares x-rate-limit; no limiter given`,
+        );
+      }
+      applied.push(guards.rateLimit(operation.operationId, operation.rateLimit));
+    }
+    if (operation.turnstile) {
+      if (guards.turnstile === undefined) {
+        throw new Error(`Operation ${operation.operationId} declares x-turnstile; no check given`);
+      }
+      if (guards.turnstile) applied.push(guards.turnstile);
+    }
+    return applied;
+  };
   const mount = (operationId: OperationId, handlers: RequestHandler[]) => {
     if (seen.has(operationId)) throw new Error(`Operation ${operationId} is routed twice`);
     seen.add(operationId);
     const operation = findOperation(operationId);
-    router[operation.method](toExpressPath(operation.path), ...handlers);
+    router[operation.method](toExpressPath(operation.path), ...guardsOf(operation), ...handlers);
   };
 
   for (const definition of routes) {

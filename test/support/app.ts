@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createApp, type BuiltApp } from '../../src/app.ts';
+import { createApp, type AppOptions, type BuiltApp } from '../../src/app.ts';
 import { loadServerConfig, type ServerConfig } from '../../src/config/server.ts';
 import { createDependencies, type Dependencies } from '../../src/dependencies.ts';
 import { createLogger } from '../../src/shared/logger.ts';
@@ -13,10 +13,18 @@ export interface TestApp {
 
 type ConfigOverrides = { [K in keyof ServerConfig]?: Partial<ServerConfig[K]> };
 
+/**
+ * Every test file calls from 127.0.0.1 into one shared Redis, so the contract's limits
+ * (5 sign-ups an hour per IP) would make tests fail each other. By default the limiter stays in
+ * the path, headers and all, with room for any test; rate-limit tests pass their own limits.
+ */
+const roomyRateLimits: AppOptions['rateLimits'] = () => ({ limit: 100_000, windowSeconds: 60 });
+
 /** The real app on port 0 against the test stack, with optional config overrides. */
 export async function startTestApp(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
+  options: AppOptions = {},
 ): Promise<TestApp> {
   const base = loadServerConfig(env);
   const config = { ...base } as Record<string, unknown>;
@@ -26,7 +34,7 @@ export async function startTestApp(
   const typed = config as ServerConfig;
   const logger = createLogger({ env: typed.env, level: typed.logLevel, service: 'test' });
   const deps = await createDependencies(typed, logger);
-  const built = createApp(deps);
+  const built = createApp(deps, { rateLimits: roomyRateLimits, ...options });
   const server = built.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;

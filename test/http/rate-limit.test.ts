@@ -1,0 +1,219 @@
+import { Redis } from 'ioredis';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AppOptions } from '../../src/app.ts';
+import { buildRouter } from '../../src/http/router.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
+
+// Small limits on two operations; each test starts from an empty Redis of this file's own.
+const limits: AppOptions['rateLimits'] = (operationId, declared) => {
+  if (operationId === 'resetPassword') return { limit: 3, windowSeconds: 60 };
+  if (operationId === 'totpVerify') return { limit: 2, windowSeconds: 1 };
+  return declared;
+};
+
+let redis: PrivateRedis;
+let admin: Redis;
+let app: TestApp;
+let proxied: TestApp;
+
+beforeAll(async () => {
+  redis = await createPrivateRedis();
+  await redis.start();
+  admin = new Redis(redis.url);
+  const env = { ...process.env, REDIS_SESSION_URL: redis.url };
+  app = await startTestApp({}, env, { rateLimits: limits });
+  proxied = await startTestApp({ http: { trustProxy: 'loopback' } }, env, { rateLimits: limits });
+});
+
+afterAll(async () => {
+  await app.close();
+  await proxied.close();
+  admin.disconnect();
+  await redis.stop();
+});
+
+beforeEach(async () => {
+  await admin.flushall();
+});
+
+interface Call {
+  /** The client's anonymous id; a fresh one when omitted, as a client without cookies gets. */
+  anonymousId?: string;
+  forwardedFor?: string;
+  body?: unknown;
+}
+
+async function post(target: TestApp, path: string, defaultBody: unknown, call: Call) {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    cookie: `anonymous_user_id=${call.anonymousId ?? uuidv7()}`,
+  };
+  if (call.forwardedFor) headers['x-forwarded-for'] = call.forwardedFor;
+  const response = await fetch(`${target.baseUrl}${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(call.body ?? defaultBody),
+  });
+  const text = await response.text();
+  const header = (name: string) => response.headers.get(name);
+  return {
+    status: response.status,
+    code: text ? (JSON.parse(text) as { code?: string }).code : undefined,
+    limit: header('x-ratelimit-limit'),
+    remaining: header('x-ratelimit-remaining'),
+    reset: header('x-ratelimit-reset'),
+    retryAfter: header('retry-after'),
+  };
+}
+
+// Pending operations answer 501 after the limiter; built ones answer their own error for a
+// bogus token. Either way the request got past the limiter.
+const resetPassword = (call: Call = {}, target = app) =>
+  post(
+    target,
+    '/v0/auth/reset-password',
+    { token: 'bogus', new_password: 'long enough pass' },
+    call,
+  );
+const totpVerify = (call: Call = {}) =>
+  post(app, '/v0/auth/totp/verify', { temp_token: 'bogus', code: '123456' }, call);
+const admitted = (result: { status: number }) => result.status !== 429 && result.status !== 503;
+
+async function commandCalls(): Promise<Record<string, number>> {
+  const info = await admin.info('commandstats');
+  return Object.fromEntries(
+    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+  );
+}
+
+describe('rate limiting', () => {
+  it('When requests stay under the limit, then each carries the limit and a Remaining that counts down', async () => {
+    const anonymousId = uuidv7();
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await resetPassword({ anonymousId }));
+    expect(results.every(admitted)).toBe(true);
+    expect(results.map((r) => r.limit)).toEqual(['3', '3', '3']);
+    expect(results.map((r) => r.remaining)).toEqual(['2', '1', '0']);
+    for (const { reset } of results) expect(Number(reset)).toBeGreaterThanOrEqual(59);
+  });
+
+  it('When the limit is passed, then it answers 429 rate_limit:exceeded with Retry-After and every X-RateLimit header', async () => {
+    const anonymousId = uuidv7();
+    for (let i = 0; i < 3; i++) await resetPassword({ anonymousId });
+    const refused = await resetPassword({ anonymousId });
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limit:exceeded' });
+    expect(refused).toMatchObject({ limit: '3', remaining: '0' });
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(59);
+    expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
+    expect(refused.reset).toBe(refused.retryAfter);
+  });
+
+  it('When the window has passed, then the client is admitted again', async () => {
+    const anonymousId = uuidv7();
+    expect(admitted(await totpVerify({ anonymousId }))).toBe(true);
+    expect(admitted(await totpVerify({ anonymousId }))).toBe(true);
+    const refused = await totpVerify({ anonymousId });
+    expect(refused).toMatchObject({ status: 429, retryAfter: '1' });
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = await totpVerify({ anonymousId });
+    expect(admitted(again)).toBe(true);
+    expect(again.remaining).toBe('1');
+  });
+
+  it('When the client drops its anonymous cookie for a new one each time, then the IP limit still stops it', async () => {
+    for (let i = 0; i < 3; i++) expect(admitted(await resetPassword())).toBe(true);
+    expect((await resetPassword()).status).toBe(429);
+  });
+
+  it('When TRUST_PROXY is unset and the client forges X-Forwarded-For, then it does not escape the IP limit', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect(admitted(await resetPassword({ forwardedFor: `203.0.113.${i}` }))).toBe(true);
+    }
+    const refused = await resetPassword({ forwardedFor: '198.51.100.7' });
+    expect(refused.status).toBe(429);
+  });
+
+  it('When clients behind a trusted proxy have distinct addresses, then each has its own IP window', async () => {
+    for (let i = 0; i < 5; i++) {
+      const result = await resetPassword({ forwardedFor: `203.0.113.${i}` }, proxied);
+      expect(result).toMatchObject({ remaining: '2' });
+    }
+  });
+
+  it('When one anonymous id comes from many addresses, then its own limit stops it', async () => {
+    const anonymousId = uuidv7();
+    for (let i = 0; i < 3; i++) {
+      expect(
+        admitted(await resetPassword({ anonymousId, forwardedFor: `203.0.113.${i}` }, proxied)),
+      ).toBe(true);
+    }
+    const refused = await resetPassword({ anonymousId, forwardedFor: '198.51.100.7' }, proxied);
+    expect(refused).toMatchObject({ status: 429, remaining: '0' });
+  });
+
+  it('When requests fail validation, then they spend no quota', async () => {
+    const anonymousId = uuidv7();
+    for (let i = 0; i < 4; i++) {
+      const invalid = await resetPassword({ anonymousId, body: { token: 'bogus' } });
+      expect(invalid).toMatchObject({ status: 400, code: 'general:validation_error', limit: null });
+    }
+    expect(await resetPassword({ anonymousId })).toMatchObject({ remaining: '2' });
+  });
+
+  it('When one operation is exhausted, then another operation keeps its own window', async () => {
+    for (let i = 0; i < 4; i++) await resetPassword();
+    expect(await totpVerify()).toMatchObject({ limit: '2', remaining: '1' });
+  });
+
+  it('When many requests are limited, then the script is sent once and run by its SHA, and reloaded after a SCRIPT FLUSH', async () => {
+    await resetPassword();
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 3; i++) await resetPassword();
+    let calls = await commandCalls();
+    expect(calls.evalsha).toBe(3);
+    expect(calls.eval).toBeUndefined();
+    expect(calls['script|load']).toBeUndefined();
+
+    await admin.script('FLUSH');
+    await admin.config('RESETSTAT');
+    expect(admitted(await totpVerify())).toBe(true);
+    expect(admitted(await totpVerify())).toBe(true);
+    calls = await commandCalls();
+    expect(calls['script|load']).toBe(1);
+    expect(calls.eval).toBeUndefined();
+  });
+
+  it('When Redis is down, then limited operations fail closed with 503, and recover when it is back', async () => {
+    await redis.stop();
+    const down = await resetPassword();
+    expect(down).toMatchObject({ status: 503, code: 'system:dependency_unavailable' });
+
+    await redis.start();
+    const deadline = Date.now() + 10_000;
+    let back = await resetPassword();
+    while (!admitted(back) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      back = await resetPassword();
+    }
+    expect(back).toMatchObject({ limit: '3', remaining: '2' });
+  });
+});
+
+describe('wiring from the contract', () => {
+  it('When an operation declares x-rate-limit and no limiter is given, then building the router fails', () => {
+    expect(() => buildRouter([], ['login'], { turnstile: null })).toThrow(
+      'Operation login declares x-rate-limit; no limiter given',
+    );
+  });
+
+  it('When an operation declares x-turnstile and no check is given, then building the router fails', () => {
+    const rateLimit = () => () => undefined;
+    expect(() => buildRouter([], ['createUser'], { rateLimit })).toThrow(
+      'Operation createUser declares x-turnstile; no check given',
+    );
+    expect(() => buildRouter([], ['createUser'], { rateLimit, turnstile: null })).not.toThrow();
+  });
+});
