@@ -13,11 +13,15 @@ import { anonymousUser } from './http/middleware/anonymous-user.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
 import { createRateLimiter, type RateLimit } from './http/middleware/rate-limit.ts';
 import { requestId } from './http/middleware/request-id.ts';
+import { sessionMiddleware } from './http/middleware/session.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { createAuthService } from './modules/auth/auth.service.ts';
+import { createSessionsService } from './modules/auth/sessions.service.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
@@ -106,6 +110,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.use(stabilityLayer);
   app.use(cookieParser(config.session.secret));
   app.use(anonymousUser({ secure: !development }));
+  // Sessions only for the API: docs and probes never read or write the session store.
+  app.use('/v0', sessionMiddleware(deps));
   app.use(express.json({ limit: config.http.jsonBodyLimitBytes }));
 
   if (config.http.apiDocsEnabled) {
@@ -128,13 +134,17 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
 
   const rateLimiter = createRateLimiter(deps.redis.session);
   const { secretKey, ...turnstileConfig } = config.turnstile;
-  const api = buildRouter([], undefined, {
-    rateLimit: (operationId, declared) =>
-      rateLimiter(operationId, options.rateLimits?.(operationId, declared) ?? declared),
-    turnstile: secretKey
-      ? turnstile(createTurnstileClient({ secretKey, ...turnstileConfig }))
-      : null,
-  });
+  const api = buildRouter(
+    [...authRoutes(createAuthService(deps), createSessionsService(deps))],
+    undefined,
+    {
+      rateLimit: (operationId, declared) =>
+        rateLimiter(operationId, options.rateLimits?.(operationId, declared) ?? declared),
+      turnstile: secretKey
+        ? turnstile(createTurnstileClient({ secretKey, ...turnstileConfig }))
+        : null,
+    },
+  );
   app.use(api.router);
 
   app.use(notFound());

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { authScenarios, type AuthScenarios, type HttpScenario } from './auth.ts';
 import { runJobsBench } from './jobs.ts';
 import { measure, type Measurement } from './measure.ts';
 import { startServer } from './processes.ts';
@@ -14,13 +15,7 @@ import { startServer } from './processes.ts';
 const STACK_ENV = '.stack/test/stack.env';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-interface Scenario {
-  name: string;
-  path: string;
-  targetRatio: number;
-}
-
-const scenarios: Scenario[] = [
+const scenarios: HttpScenario[] = [
   { name: 'GET /health-check', path: '/health-check', targetRatio: 0.85 },
 ];
 
@@ -50,20 +45,25 @@ const env = {
   FRONTEND_HOST: 'http://localhost:3000',
   EMAIL_FROM: 'Bench <bench@expresskit.localhost>',
   SESSION_SECRET: 'bench-4c8e0a1f9b7d6e5c3a2b1f0e9d8c7b6a5f4e3d2c',
+  // The login storm plays many clients behind a proxy: each request names its own address.
+  TRUST_PROXY: 'loopback',
 };
 // Production mode: response validation is off there, as it is for real traffic.
 const app = await startServer('src/server.ts', env);
 const bare = await startServer('scripts/bench/bare-server.ts', env);
 
 let failed = false;
+let auth: AuthScenarios | undefined;
 try {
+  auth = await authScenarios(app.url, env);
   console.log(`bench: ${ROUNDS} interleaved rounds per scenario, 5 s each, 50 connections\n`);
-  for (const scenario of scenarios) {
+  for (const scenario of [...scenarios, auth.me]) {
     const appRuns: Measurement[] = [];
     const bareRuns: Measurement[] = [];
+    const { headers } = scenario;
     for (let round = 0; round < ROUNDS; round += 1) {
-      bareRuns.push(await measure({ url: bare.url + scenario.path }));
-      appRuns.push(await measure({ url: app.url + scenario.path }));
+      bareRuns.push(await measure({ url: bare.url + scenario.path, headers }));
+      appRuns.push(await measure({ url: app.url + scenario.path, headers }));
     }
     const a = best(appRuns);
     const b = best(bareRuns);
@@ -75,7 +75,13 @@ try {
     console.log(`  bare  ${format(b)}`);
     console.log(`  ratio ${ratio.toFixed(2)} (target >= ${scenario.targetRatio}) ${verdict}\n`);
   }
+  console.log('POST /v0/auth/login storm');
+  const storm = await auth.loginStorm(ROUNDS);
+  for (const line of storm.lines) console.log(`  ${line}`);
+  console.log('');
+  if (!storm.ok) failed = true;
 } finally {
+  await auth?.close();
   await app.stop();
   await bare.stop();
 }

@@ -68,7 +68,7 @@ export const operations = [
     path: '/v0/user/me',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'updateMe',
@@ -116,7 +116,7 @@ export const operations = [
     path: '/v0/auth/login',
     rateLimit: { limit: 10, windowSeconds: 60 },
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'logout',
@@ -124,7 +124,7 @@ export const operations = [
     path: '/v0/auth/logout',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'verifyEmail',
@@ -188,7 +188,7 @@ export const operations = [
     path: '/v0/auth/sessions',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'revokeSession',
@@ -196,7 +196,7 @@ export const operations = [
     path: '/v0/auth/sessions/{id}',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'completeSignup',

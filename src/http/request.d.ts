@@ -1,4 +1,5 @@
 import 'express-serve-static-core';
+import type { AuthContext } from './session.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -6,5 +7,7 @@ declare module 'express-serve-static-core' {
     requestId: string;
     /** Set by the anonymous-user middleware from the `anonymous_user_id` cookie. */
     anonymousUserId: string;
+    /** Set by requireSession (always) and optionalSession (when signed in). */
+    auth?: AuthContext;
   }
 }

@@ -87,8 +87,8 @@ describe('error responses of the HTTP skeleton', () => {
 
   it('When an operation is still pending, then it answers 501 system:not_implemented after validation', async () => {
     const { response, body } = await call(
-      '/v0/auth/login',
-      json(JSON.stringify({ email: 'a@example.com', password: 'correct horse battery' })),
+      '/v0/posts',
+      json(JSON.stringify({ title: 'A title', content: 'Some content' })),
     );
     expect(response.status).toBe(501);
     expect(body).toMatchObject({ status: 501, code: 'system:not_implemented' });

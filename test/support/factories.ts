@@ -44,3 +44,41 @@ export async function createUser(
     .returning('*');
   return { user: user!, password: plain };
 }
+
+/** The `name=value` pair of a response's Set-Cookie for `name`, or undefined. */
+export function cookieFrom(response: Response, name = 'session_id'): string | undefined {
+  const entry = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  return entry?.split(';')[0];
+}
+
+/** Logs in over HTTP and returns the session cookie to send as the `cookie` header. */
+export async function signIn(
+  baseUrl: string,
+  credentials: { email: string; password: string; remember_me?: boolean },
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const response = await fetch(`${baseUrl}/v0/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(credentials),
+  });
+  const cookie = cookieFrom(response);
+  if (response.status !== 204 || !cookie) {
+    throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  }
+  return cookie;
+}
+
+/** A verified user with a live session: the factory user plus the cookie of a fresh login. */
+export async function createSignedInUser(
+  deps: Pick<Dependencies, 'db'>,
+  baseUrl: string,
+  overrides: UserOverrides = {},
+): Promise<CreatedUser & { cookie: string }> {
+  const created = await createUser(deps, overrides);
+  const cookie = await signIn(baseUrl, {
+    email: created.user.email,
+    password: created.password ?? '',
+  });
+  return { ...created, cookie };
+}

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { hashPassword } from '../../src/modules/auth/password.ts';
+import { revokeUserSessions } from '../../src/modules/auth/session-revocation.ts';
+import { closeRedis, createRedis } from '../../src/shared/clients/redis.ts';
+import { newId } from '../../src/shared/db/ids.ts';
+import { createDatabase } from '../../src/shared/db/knex.ts';
+
+/**
+ * The account scenarios of `npm run bench`, against a running app (production mode):
+ *
+ * - GET /v0/user/me with a live session: the whole pipeline plus a Redis session read and the
+ *   user lookups, as a ratio against bare Express answering a small JSON body.
+ * - A POST /v0/auth/login storm: logins per second, while GET /health-check is probed at a
+ *   steady rate. argon2 runs on libuv's threadpool, so the probe's p99 must stay low; a hash
+ *   on the event loop would push it to the length of a whole queue of hashes.
+ */
+
+const ME_TARGET_RATIO = 0.5;
+const HEALTH_P99_TARGET_MS = 50;
+const STORM_CONNECTIONS = 16;
+const PROBE_RATE_PER_SECOND = 100;
+const DURATION_SECONDS = 5;
+
+export interface HttpScenario {
+  name: string;
+  path: string;
+  headers?: Record<string, string>;
+  targetRatio: number;
+}
+
+export interface AuthScenarios {
+  me: HttpScenario;
+  loginStorm(rounds: number): Promise<{ lines: string[]; ok: boolean }>;
+  close(): Promise<void>;
+}
+
+/** 10.x.y.z from a counter: the storm comes from many clients, as a real burst would. */
+function clientAddresses() {
+  let n = 0;
+  return () => {
+    n += 1;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  };
+}
+
+/**
+ * Creates a verified user straight in the database and logs it in over HTTP. The app must
+ * trust the loopback proxy (TRUST_PROXY=loopback): the storm gives every request its own
+ * X-Forwarded-For, so the per-IP login limit, still in the path, does not turn the storm into
+ * a stream of 429s.
+ */
+export async function authScenarios(
+  baseUrl: string,
+  env: NodeJS.ProcessEnv,
+): Promise<AuthScenarios> {
+  const url = env.DATABASE_URL!;
+  const db = createDatabase({ url, readUrl: url, poolMax: 2, readPoolMax: 1 }, 'bench');
+  const redis = await createRedis(env.REDIS_SESSION_URL!, 'bench');
+  const handle = `bench${randomBytes(6).toString('hex')}`;
+  const credentials = {
+    email: `${handle}@bench.example`,
+    password: randomBytes(18).toString('base64url'),
+  };
+  const userId = newId();
+  await db.write('users').insert({
+    id: userId,
+    handle,
+    display_name: 'Bench',
+    email: credentials.email,
+    password: await hashPassword(credentials.password),
+    verified_at: new Date(),
+  });
+
+  const logIn = (headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/v0/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(credentials),
+    });
+  const login = await logIn();
+  // Production names it __Host-session_id.
+  const cookie = login.headers
+    .getSetCookie()
+    .find((entry) => /^(__Host-)?session_id=/.test(entry))
+    ?.split(';')[0];
+  if (login.status !== 204 || !cookie) {
+    throw new Error(`bench login failed: ${login.status} ${await login.text()}`);
+  }
+
+  async function stormRound() {
+    const nextAddress = clientAddresses();
+    const [storm, probe] = await Promise.all([
+      autocannon({
+        url: `${baseUrl}/v0/auth/login`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(credentials),
+        connections: STORM_CONNECTIONS,
+        duration: DURATION_SECONDS,
+        requests: [
+          {
+            setupRequest: (request) => ({
+              ...request,
+              headers: { ...request.headers, 'x-forwarded-for': nextAddress() },
+            }),
+          },
+        ],
+      }),
+      autocannon({
+        url: `${baseUrl}/health-check`,
+        connections: 1,
+        overallRate: PROBE_RATE_PER_SECOND,
+        duration: DURATION_SECONDS,
+      }),
+    ]);
+    // Logins the clients abandoned at the deadline are still queued for a hash slot; one more
+    // login waits behind them, so the next round (or the shutdown) starts on an idle server.
+    await logIn({ 'x-forwarded-for': nextAddress() });
+    return {
+      loginsPerSecond: storm['2xx'] / DURATION_SECONDS,
+      failed: storm.non2xx + storm.errors + storm.timeouts,
+      probeP99Ms: probe.latency.p99,
+      probeMaxMs: probe.latency.max,
+      probeFailed: probe.non2xx + probe.errors + probe.timeouts,
+    };
+  }
+
+  return {
+    me: {
+      name: 'GET /v0/user/me (signed in)',
+      path: '/v0/user/me',
+      headers: { cookie },
+      targetRatio: ME_TARGET_RATIO,
+    },
+
+    async loginStorm(rounds) {
+      const results = [];
+      for (let round = 0; round < rounds; round += 1) results.push(await stormRound());
+      const best = results.reduce((a, b) => (b.probeP99Ms < a.probeP99Ms ? b : a));
+      const fastest = Math.max(...results.map((r) => r.loginsPerSecond));
+      const failures = results.reduce((sum, r) => sum + r.failed + r.probeFailed, 0);
+      const ok = best.probeP99Ms < HEALTH_P99_TARGET_MS && failures === 0;
+      return {
+        ok,
+        lines: [
+          `logins ${fastest.toFixed(0).padStart(5)} /s  (${STORM_CONNECTIONS} connections, best of ${rounds})  failed ${failures}`,
+          `GET /health-check during the storm: p99 ${best.probeP99Ms} ms, max ${best.probeMaxMs} ms at ${PROBE_RATE_PER_SECOND} req/s (target p99 < ${HEALTH_P99_TARGET_MS} ms) ${ok ? 'ok' : 'BELOW TARGET'}`,
+        ],
+      };
+    },
+
+    async close() {
+      await revokeUserSessions(redis, userId);
+      await db.write('action_logs').where({ resource_id: userId }).delete();
+      await db.write('users').where({ id: userId }).delete();
+      await closeRedis(redis);
+      await db.close();
+    },
+  };
+}

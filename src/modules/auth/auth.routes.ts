@@ -1,0 +1,74 @@
+import type { Request } from 'express';
+import {
+  currentAuth,
+  destroyCurrentSession,
+  establishSession,
+  requireSession,
+} from '../../http/session.ts';
+import { route } from '../../http/typed-handler.ts';
+import { AppError } from '../../shared/errors/app-error.ts';
+import type { AuthService } from './auth.service.ts';
+import type { SessionsService } from './sessions.service.ts';
+
+/** Express always knows the peer of a live request; the action log requires it. */
+function requestIp(req: Request): string {
+  const ip = req.ip ?? req.socket.remoteAddress;
+  if (!ip) throw new AppError('general:bad_request', 'The client address is unknown');
+  return ip;
+}
+
+export function authRoutes(auth: AuthService, sessions: SessionsService) {
+  return [
+    route('login', async ({ body, req }) => {
+      const rememberMe = body.remember_me ?? false;
+      const outcome = await auth.login({ email: body.email, password: body.password, rememberMe });
+      if (outcome.kind === 'totp_required') {
+        return {
+          status: 202,
+          body: { totp_required: true as const, temp_token: outcome.tempToken },
+        };
+      }
+      await establishSession(req, { userId: outcome.userId, rememberMe });
+      await auth.recordLogin({ userId: outcome.userId, ip: requestIp(req) });
+      return { status: 204 };
+    }),
+
+    route(
+      'logout',
+      async ({ req, res }) => {
+        const { userId } = currentAuth(req);
+        await destroyCurrentSession(req, res);
+        await auth.recordLogout({ userId, ip: requestIp(req) });
+        return { status: 204 };
+      },
+      [requireSession],
+    ),
+
+    route(
+      'listSessions',
+      async ({ req }) => {
+        const { userId, sessionId } = currentAuth(req);
+        return { status: 200, body: { sessions: await sessions.list(userId, sessionId) } };
+      },
+      [requireSession],
+    ),
+
+    route(
+      'revokeSession',
+      async ({ params, req, res }) => {
+        const { userId, sessionId } = currentAuth(req);
+        const revoked = await sessions.revoke(userId, params.id);
+        // Revoking one's own session is a logout: the cookie goes too.
+        if (revoked === sessionId) await destroyCurrentSession(req, res);
+        return { status: 204 };
+      },
+      [requireSession],
+    ),
+
+    route(
+      'getMe',
+      async ({ req }) => ({ status: 200, body: await auth.getMe(currentAuth(req).userId) }),
+      [requireSession],
+    ),
+  ];
+}
