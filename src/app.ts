@@ -22,9 +22,13 @@ import { route, type OperationId } from './http/typed-handler.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createSessionsService } from './modules/auth/sessions.service.ts';
+import { verificationRoutes } from './modules/auth/verification.routes.ts';
+import { createVerificationService } from './modules/auth/verification.service.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+import { usersRoutes } from './modules/users/users.routes.ts';
+import { createUsersService } from './modules/users/users.service.ts';
 import { createTurnstileClient } from './shared/clients/turnstile.ts';
 
 const DOCS_PATHS = /^\/(docs|openapi\.json)(\/|$)/;
@@ -133,9 +137,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   );
 
   const rateLimiter = createRateLimiter(deps.redis.session);
+  const verification = createVerificationService(deps);
   const { secretKey, ...turnstileConfig } = config.turnstile;
   const api = buildRouter(
-    [...authRoutes(createAuthService(deps), createSessionsService(deps))],
+    [
+      ...authRoutes(createAuthService(deps), createSessionsService(deps)),
+      ...verificationRoutes(verification),
+      ...usersRoutes(createUsersService(deps, verification)),
+    ],
     undefined,
     {
       rateLimit: (operationId, declared) =>

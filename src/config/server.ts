@@ -40,6 +40,9 @@ export const serverEnvSpec = {
     default: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
   },
   TURNSTILE_TIMEOUT_MS: { schema: positiveInt(), default: '5000' },
+  EMAIL_VERIFICATION_TTL_MINUTES: { schema: positiveInt(), default: '1440' },
+  PASSWORD_RESET_TTL_MINUTES: { schema: positiveInt(), default: '60' },
+  EMAIL_CHANGE_TTL_MINUTES: { schema: positiveInt(), default: '60' },
 };
 
 /**
@@ -101,6 +104,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       secretKey: e.TURNSTILE_SECRET_KEY,
       verifyUrl: e.TURNSTILE_VERIFY_URL,
       timeoutMs: e.TURNSTILE_TIMEOUT_MS,
+    },
+    emailTokens: {
+      verificationTtlMinutes: e.EMAIL_VERIFICATION_TTL_MINUTES,
+      passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
+      emailChangeTtlMinutes: e.EMAIL_CHANGE_TTL_MINUTES,
     },
   };
 }

@@ -280,8 +280,9 @@ export interface paths {
     /**
      * Verify the email address (and log in)
      * @description Consumes the single-use token from the verification email, marks the address verified
-     *     and logs the user in (204 with a session cookie). An unknown, used or expired token
-     *     answers `400 token:invalid_verification`.
+     *     and logs the user in (204 with a session cookie). An unknown, used, replaced (a newer
+     *     verification email was sent) or expired token answers `400 token:invalid_verification`;
+     *     an address verified meanwhile by another route answers `409 email:already_verified`.
      */
     post: operations['verifyEmail'];
     delete?: never;
@@ -1619,7 +1620,6 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1647,7 +1647,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1675,7 +1674,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1707,7 +1705,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1995,7 +1992,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2039,7 +2035,6 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

@@ -36,7 +36,7 @@ export const operations = [
     path: '/v0/users',
     rateLimit: { limit: 5, windowSeconds: 3600 },
     turnstile: true,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'getProfileByHandle',
@@ -44,7 +44,7 @@ export const operations = [
     path: '/v0/users/profile',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'getProfileById',
@@ -52,7 +52,7 @@ export const operations = [
     path: '/v0/users/profile/id',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'checkHandleAvailable',
@@ -60,7 +60,7 @@ export const operations = [
     path: '/v0/users/handle/{handle}/available',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'getMe',
@@ -132,7 +132,7 @@ export const operations = [
     path: '/v0/auth/verify-email',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'resendVerificationEmail',
@@ -140,7 +140,7 @@ export const operations = [
     path: '/v0/auth/resend-verification-email',
     rateLimit: { limit: 3, windowSeconds: 3600 },
     turnstile: true,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'forgotPassword',

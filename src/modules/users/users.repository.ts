@@ -17,6 +17,53 @@ export async function existsById(executor: Executor, id: string): Promise<boolea
   return row !== undefined;
 }
 
+export type NewUser = Pick<UserRow, 'id' | 'handle' | 'display_name' | 'email' | 'password'>;
+
+/**
+ * Inserts unless the handle or the email is taken (both unique on lower()); returns whether
+ * it did. DO NOTHING instead of a unique-violation error keeps the caller's transaction
+ * usable, and a concurrent registration of the same handle or email waits here for the
+ * other one to commit.
+ */
+export async function insertUser(executor: Executor, user: NewUser): Promise<boolean> {
+  const inserted: unknown[] = await executor('users')
+    .insert(user)
+    .onConflict()
+    .ignore()
+    .returning('id');
+  return inserted.length > 0;
+}
+
+export async function findByHandle(
+  executor: Executor,
+  handle: string,
+): Promise<UserRow | undefined> {
+  return executor<UserRow>('users').whereRaw('lower(handle) = lower(?)', [handle]).first();
+}
+
+export async function handleExists(executor: Executor, handle: string): Promise<boolean> {
+  const row: unknown = await executor('users')
+    .whereRaw('lower(handle) = lower(?)', [handle])
+    .first(executor.raw('1 as found'));
+  return row !== undefined;
+}
+
+export async function emailExists(executor: Executor, email: string): Promise<boolean> {
+  const row: unknown = await executor('users')
+    .whereRaw('lower(email) = lower(?)', [email.trim()])
+    .first(executor.raw('1 as found'));
+  return row !== undefined;
+}
+
+/** Sets verified_at once; false when the user is gone or was already verified. */
+export async function markVerified(executor: Executor, id: string): Promise<boolean> {
+  const updated = await executor('users')
+    .where({ id })
+    .whereNull('verified_at')
+    .update({ verified_at: executor.fn.now(), updated_at: executor.fn.now() });
+  return updated > 0;
+}
+
 /** Keyset walk in id order (UUIDv7, so creation order); a null afterId starts from the first user. */
 export async function listAfterId(
   executor: Executor,

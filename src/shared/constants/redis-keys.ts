@@ -8,4 +8,10 @@ export const redisKeys = {
   totpTempToken: (tokenHash: string) => `totp_temp_token:${tokenHash}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
+  /** A single-use email token, keyed by the SHA-256 of its value: the value is never stored. */
+  emailToken: (kind: string, tokenHash: string) => `email_token:${kind}:${tokenHash}`,
+  /** Points at a user's live token of one kind, so issuing a new one deletes the old one. */
+  userEmailToken: (kind: string, userId: string) => `user_email_token:${kind}:${userId}`,
+  /** Set while a "someone tried to sign up with your address" notice is cooling down. */
+  registrationNotice: (userId: string) => `registration_notice:${userId}`,
 } as const;

@@ -1,0 +1,67 @@
+import { enqueueJob } from '../../bridge/outbox.ts';
+import type { Dependencies } from '../../dependencies.ts';
+import type { UserRow } from '../../shared/db/rows.ts';
+import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
+import { AppError } from '../../shared/errors/app-error.ts';
+import { findByEmail, findById, markVerified } from '../users/users.repository.ts';
+import { createEmailTokens } from './email-tokens.ts';
+
+type VerificationDependencies = Pick<Dependencies, 'db' | 'redis' | 'config'>;
+
+const invalidToken = () =>
+  new AppError('token:invalid_verification', 'The verification link is invalid or has expired');
+const alreadyVerified = () =>
+  new AppError('email:already_verified', 'The email address is already verified');
+
+export function createVerificationService(deps: VerificationDependencies) {
+  const tokens = createEmailTokens(deps.redis.session, deps.config.emailTokens);
+
+  /**
+   * Issues a new verification token (the previous one dies) and writes the email job in the
+   * caller's transaction. Redis is not part of that transaction: if it rolls back, the token
+   * is an orphan that nobody received and that expires on its own.
+   */
+  async function sendVerificationEmail(
+    trx: Executor,
+    user: Pick<UserRow, 'id' | 'email' | 'display_name'>,
+  ): Promise<void> {
+    // The address travels with the token: a link mailed before an email change cannot
+    // verify the new address.
+    const token = await tokens.issue('verification', user.id, { email: user.email });
+    await enqueueJob(trx, 'email', {
+      to: user.email,
+      template: 'verification',
+      vars: { token, display_name: user.display_name },
+    });
+  }
+
+  return {
+    sendVerificationEmail,
+
+    /** Redeems a verification token and returns the user to sign in. */
+    async verifyEmail(token: string): Promise<{ userId: string }> {
+      const redeemed = await tokens.consume('verification', token);
+      if (!redeemed) throw invalidToken();
+      const user = await findById(deps.db.write, redeemed.userId);
+      if (!user || user.email !== redeemed.data.email) throw invalidToken();
+      if (user.verified_at !== null) throw alreadyVerified();
+      // Conditional update: of two racing verifications (e.g. with an email-change
+      // confirmation) only one sets verified_at.
+      if (!(await markVerified(deps.db.write, user.id))) throw alreadyVerified();
+      return { userId: user.id };
+    },
+
+    /**
+     * Mails a fresh link to an unverified account and does nothing otherwise; the caller
+     * answers the same either way, so the address's status never leaks.
+     */
+    async resendVerificationEmail(email: string): Promise<void> {
+      // The primary: a resend right after signing up must find the new account.
+      const user = await findByEmail(deps.db.write, email);
+      if (!user || user.verified_at !== null) return;
+      await withTransaction(deps.db.write, (trx) => sendVerificationEmail(trx, user));
+    },
+  };
+}
+
+export type VerificationService = ReturnType<typeof createVerificationService>;
