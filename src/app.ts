@@ -19,8 +19,11 @@ import { turnstile } from './http/middleware/turnstile.ts';
 import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
+import { accountRoutes } from './modules/auth/account.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
+import { createEmailChangeService } from './modules/auth/email-change.service.ts';
+import { createPasswordFlowsService } from './modules/auth/password-flows.service.ts';
 import { createSessionsService } from './modules/auth/sessions.service.ts';
 import { verificationRoutes } from './modules/auth/verification.routes.ts';
 import { createVerificationService } from './modules/auth/verification.service.ts';
@@ -142,6 +145,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const api = buildRouter(
     [
       ...authRoutes(createAuthService(deps), createSessionsService(deps)),
+      ...accountRoutes(createPasswordFlowsService(deps), createEmailChangeService(deps)),
       ...verificationRoutes(verification),
       ...usersRoutes(createUsersService(deps, verification)),
     ],

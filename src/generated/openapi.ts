@@ -345,7 +345,9 @@ export interface paths {
     /**
      * Set a new password with a reset token
      * @description Consumes the single-use token from the reset email and sets the new password. Ends every
-     *     session of the user. An unknown, used or expired token answers `400 token:invalid_reset`.
+     *     session of the user. An unknown, used, expired or replaced token answers
+     *     `400 token:invalid_reset`, and so does a link mailed before the account's email changed.
+     *     The new password is not compared with the old one: whoever resets does not know it.
      */
     post: operations['resetPassword'];
     delete?: never;
@@ -367,7 +369,8 @@ export interface paths {
      * Change the password
      * @description Requires the current password (`400 password:incorrect` otherwise). The new password must
      *     differ from it (`400 password:same_as_current`). Accounts without a password (OAuth-only)
-     *     answer `400 password:not_set`. Ends every other session; the current one stays.
+     *     answer `400 password:not_set`. Ends every other session; the current one stays; the owner
+     *     gets a notice email.
      */
     post: operations['changePassword'];
     delete?: never;
@@ -388,9 +391,9 @@ export interface paths {
     /**
      * Start an email address change
      * @description Requires the password. Mails a confirmation link to the new address; the change happens
-     *     in `confirmEmailChange`. An address that belongs to another account answers
-     *     `409 user:email_already_exists` (the caller is authenticated, so this leaks nothing
-     *     new).
+     *     in `confirmEmailChange`; the current address gets a notice. An address that belongs to
+     *     another account answers `409 user:email_already_exists` (the caller is authenticated, so
+     *     this leaks nothing new), and so does the account's own current address.
      */
     post: operations['changeEmail'];
     delete?: never;
@@ -411,8 +414,9 @@ export interface paths {
     /**
      * Confirm an email address change
      * @description Consumes the single-use token from the confirmation email, sets the new address and
-     *     marks it verified. An unknown, used or expired token answers
-     *     `400 token:invalid_email_change`; an address taken meanwhile answers
+     *     marks it verified. An unknown, used, expired or replaced token answers
+     *     `400 token:invalid_email_change` (so does a link older than the account's last email
+     *     change); an address taken meanwhile answers
      *     `409 user:email_already_exists`.
      */
     post: operations['confirmEmailChange'];
@@ -2078,7 +2082,6 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2116,7 +2119,6 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2151,7 +2153,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2187,7 +2188,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2221,7 +2221,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

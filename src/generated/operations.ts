@@ -148,7 +148,7 @@ export const operations = [
     path: '/v0/auth/forgot-password',
     rateLimit: { limit: 3, windowSeconds: 3600 },
     turnstile: true,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'resetPassword',
@@ -156,7 +156,7 @@ export const operations = [
     path: '/v0/auth/reset-password',
     rateLimit: { limit: 10, windowSeconds: 3600 },
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'changePassword',
@@ -164,7 +164,7 @@ export const operations = [
     path: '/v0/auth/change-password',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'changeEmail',
@@ -172,7 +172,7 @@ export const operations = [
     path: '/v0/auth/change-email',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'confirmEmailChange',
@@ -180,7 +180,7 @@ export const operations = [
     path: '/v0/auth/confirm-email-change',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'listSessions',

@@ -74,3 +74,30 @@ export async function listAfterId(
   if (afterId !== null) query.where('id', '>', afterId);
   return query;
 }
+
+export async function updatePassword(
+  executor: Executor,
+  id: string,
+  passwordHash: string,
+): Promise<void> {
+  await executor('users')
+    .where({ id })
+    .update({ password: passwordHash, updated_at: executor.fn.now() });
+}
+
+/**
+ * Sets a confirmed new address, verified by the confirmation itself. Returns false when the
+ * address belongs to another account: the unique index on lower(email) decides, so two
+ * concurrent confirmations of one address can never both win.
+ */
+export async function updateEmail(executor: Executor, id: string, email: string): Promise<boolean> {
+  try {
+    await executor('users')
+      .where({ id })
+      .update({ email, verified_at: executor.fn.now(), updated_at: executor.fn.now() });
+    return true;
+  } catch (error) {
+    if ((error as { constraint?: unknown }).constraint === 'users_email_lower_unique') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobStreams } from '../../src/shared/constants/jobs.ts';
+import type { UserRow } from '../../src/shared/db/rows.ts';
+import type { JobPayload } from '../../src/shared/jobs/payloads.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createUser, signIn } from '../support/factories.ts';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+async function post(path: string, body: unknown) {
+  const response = await fetch(`${app.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : '' };
+}
+
+const forgot = (email: string) => post('/v0/auth/forgot-password', { email });
+const reset = (token: string, newPassword: string) =>
+  post('/v0/auth/reset-password', { token, new_password: newPassword });
+const newPassword = () => `new-${randomBytes(12).toString('base64url')}`;
+
+async function emailJobsTo(to: string): Promise<JobPayload<'email'>[]> {
+  const rows: { payload: JobPayload<'email'> }[] = await app.deps.db
+    .write('outbox')
+    .where({ subject: jobStreams.email.subject })
+    .whereRaw("payload->>'to' = ?", [to])
+    .orderBy('created_at')
+    .orderBy('id')
+    .select('payload');
+  return rows.map((row) => row.payload);
+}
+
+async function resetTokens(to: string): Promise<string[]> {
+  return (await emailJobsTo(to)).flatMap((job) =>
+    job.template === 'password_reset' ? [job.vars.token] : [],
+  );
+}
+
+async function requestResetToken(email: string): Promise<string> {
+  expect((await forgot(email)).status).toBe(204);
+  const token = (await resetTokens(email)).at(-1);
+  if (!token) throw new Error(`no reset token was mailed to ${email}`);
+  return token;
+}
+
+async function meStatus(cookie: string): Promise<number> {
+  const response = await fetch(`${app.baseUrl}/v0/user/me`, { headers: { cookie } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+async function loginStatus(email: string, password: string): Promise<number> {
+  return (await post('/v0/auth/login', { email, password })).status;
+}
+
+describe('forgot password', () => {
+  it('When a user with a password asks, then a password_reset email with a token and the display name is enqueued to their address', async () => {
+    const { user } = await createUser(app.deps);
+
+    const response = await forgot(user.email.toUpperCase());
+
+    expect(response).toEqual({ status: 204, body: '' });
+    const jobs = await emailJobsTo(user.email);
+    expect(jobs).toEqual([
+      {
+        to: user.email,
+        template: 'password_reset',
+        vars: {
+          token: expect.stringMatching(/^[\w-]{43}$/) as unknown,
+          display_name: user.display_name,
+        },
+      },
+    ]);
+  });
+
+  it('When the email is unknown, then the answer is identical to a known one and nothing is enqueued (no enumeration)', async () => {
+    const { user } = await createUser(app.deps);
+    const unknown = `nobody-${randomBytes(6).toString('hex')}@example.test`;
+
+    const known = await forgot(user.email);
+    const stranger = await forgot(unknown);
+
+    expect(stranger).toEqual(known);
+    expect(stranger).toEqual({ status: 204, body: '' });
+    expect(await emailJobsTo(unknown)).toEqual([]);
+    expect(await resetTokens(user.email)).toHaveLength(1);
+  });
+
+  it('When the account has no password (OAuth only), then the answer is 204 and no email is enqueued', async () => {
+    const { user } = await createUser(app.deps, { password: null });
+
+    expect(await forgot(user.email)).toEqual({ status: 204, body: '' });
+    expect(await emailJobsTo(user.email)).toEqual([]);
+  });
+
+  it('When the email is malformed, then 400 general:validation_error', async () => {
+    const response = await forgot('not-an-email');
+
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'general:validation_error' });
+  });
+});
+
+describe('reset password', () => {
+  it('When the token is valid, then the new password logs in and the old one no longer does', async () => {
+    const { user, password } = await createUser(app.deps);
+    const token = await requestResetToken(user.email);
+    const replacement = newPassword();
+
+    expect(await reset(token, replacement)).toEqual({ status: 204, body: '' });
+
+    expect(await loginStatus(user.email, replacement)).toBe(204);
+    expect(await loginStatus(user.email, password!)).toBe(401);
+    const [row] = await app.deps.db.write<UserRow>('users').where({ id: user.id });
+    expect(row?.password).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+  });
+
+  it('When the password is reset, then every session of the user ends at once (regression)', async () => {
+    const { user, password } = await createUser(app.deps);
+    const first = await signIn(app.baseUrl, { email: user.email, password: password! });
+    const second = await signIn(app.baseUrl, { email: user.email, password: password! });
+    expect([await meStatus(first), await meStatus(second)]).toEqual([200, 200]);
+    const token = await requestResetToken(user.email);
+
+    expect((await reset(token, newPassword())).status).toBe(204);
+
+    expect([await meStatus(first), await meStatus(second)]).toEqual([401, 401]);
+  });
+
+  it('When a reset token is used a second time, then 400 token:invalid_reset and the password stays the first reset one (regression)', async () => {
+    const { user } = await createUser(app.deps);
+    const token = await requestResetToken(user.email);
+    const first = newPassword();
+    expect((await reset(token, first)).status).toBe(204);
+
+    const again = await reset(token, newPassword());
+
+    expect(again).toEqual({
+      status: 400,
+      body: { status: 400, code: 'token:invalid_reset', details: expect.any(String) as unknown },
+    });
+    expect(await loginStatus(user.email, first)).toBe(204);
+  });
+
+  it('When a new reset token is requested, then the previous one no longer works (regression)', async () => {
+    const { user } = await createUser(app.deps);
+    const old = await requestResetToken(user.email);
+    const current = await requestResetToken(user.email);
+    expect(current).not.toBe(old);
+
+    const stale = await reset(old, newPassword());
+
+    expect(stale.status).toBe(400);
+    expect(stale.body).toMatchObject({ code: 'token:invalid_reset' });
+    expect((await reset(current, newPassword())).status).toBe(204);
+  });
+
+  it('When the token is unknown, then 400 token:invalid_reset', async () => {
+    const response = await reset(randomBytes(32).toString('base64url'), newPassword());
+
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'token:invalid_reset' });
+  });
+
+  it('When the account email changed after the link was mailed, then the link is refused', async () => {
+    const { user } = await createUser(app.deps);
+    const token = await requestResetToken(user.email);
+    await app.deps.db
+      .write('users')
+      .where({ id: user.id })
+      .update({ email: `moved-${user.email}` });
+
+    const response = await reset(token, newPassword());
+
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'token:invalid_reset' });
+  });
+
+  it('When the new password is over 128 characters, then 400 general:validation_error and the token still works (regression)', async () => {
+    const { user } = await createUser(app.deps);
+    const token = await requestResetToken(user.email);
+
+    const tooLong = await reset(token, 'x'.repeat(129));
+
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({ code: 'general:validation_error' });
+    expect(JSON.stringify(tooLong.body)).toContain('new_password');
+    expect((await reset(token, newPassword())).status).toBe(204);
+  });
+
+  it('When the new password is under 12 characters, then 400 general:validation_error', async () => {
+    const response = await reset(randomBytes(32).toString('base64url'), 'short');
+
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'general:validation_error' });
+  });
+});
