@@ -30,6 +30,8 @@ import { createVerificationService } from './modules/auth/verification.service.t
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+import { totpRoutes } from './modules/totp/totp.routes.ts';
+import { createTotpService } from './modules/totp/totp.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createTurnstileClient } from './shared/clients/turnstile.ts';
@@ -139,12 +141,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     }),
   );
 
+  const auth = createAuthService(deps);
   const rateLimiter = createRateLimiter(deps.redis.session);
   const verification = createVerificationService(deps);
   const { secretKey, ...turnstileConfig } = config.turnstile;
   const api = buildRouter(
     [
-      ...authRoutes(createAuthService(deps), createSessionsService(deps)),
+      ...authRoutes(auth, createSessionsService(deps)),
+      ...totpRoutes(createTotpService(deps), auth),
       ...accountRoutes(createPasswordFlowsService(deps), createEmailChangeService(deps)),
       ...verificationRoutes(verification),
       ...usersRoutes(createUsersService(deps, verification)),

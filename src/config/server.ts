@@ -10,9 +10,27 @@ import {
   str,
   url,
 } from './env-schema.ts';
+import { z } from 'zod';
 import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
 
 const LOCAL_SESSION_SECRET = 'local-only-session-secret-never-use-in-production';
+// base64 of the 32 ASCII bytes 'local-only-totp-encryption-key!!', so production can spot it.
+const LOCAL_TOTP_ENCRYPTION_KEY = 'bG9jYWwtb25seS10b3RwLWVuY3J5cHRpb24ta2V5ISE=';
+const LOCAL_TOTP_SECRET = 'local-only-totp-backup-code-secret-never-use-in-production';
+const PLACEHOLDER = /local-only|change-?me|example|placeholder/i;
+
+/** An AES-256 key: 32 bytes written as 64 hex digits or as base64. */
+const aes256Key = () =>
+  str().transform((value, ctx) => {
+    const key = /^[0-9a-f]{64}$/i.test(value)
+      ? Buffer.from(value, 'hex')
+      : /^[A-Za-z0-9+/]{43}=?$/.test(value)
+        ? Buffer.from(value, 'base64')
+        : undefined;
+    if (key?.length === 32) return key;
+    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64' });
+    return z.NEVER;
+  });
 
 export const serverEnvSpec = {
   ...sharedEnvSpec,
@@ -43,6 +61,11 @@ export const serverEnvSpec = {
   EMAIL_VERIFICATION_TTL_MINUTES: { schema: positiveInt(), default: '1440' },
   PASSWORD_RESET_TTL_MINUTES: { schema: positiveInt(), default: '60' },
   EMAIL_CHANGE_TTL_MINUTES: { schema: positiveInt(), default: '60' },
+  TOTP_ENCRYPTION_KEY: { schema: aes256Key(), local: LOCAL_TOTP_ENCRYPTION_KEY },
+  TOTP_SECRET: {
+    schema: str().min(32, 'must be at least 32 characters'),
+    local: LOCAL_TOTP_SECRET,
+  },
 };
 
 /**
@@ -66,8 +89,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
     if (e.CORS_ALLOWED_ORIGINS.length === 0) {
       problems.push('CORS_ALLOWED_ORIGINS: is required in production');
     }
-    if (/local-only|change-?me|example|placeholder/i.test(e.SESSION_SECRET)) {
+    if (PLACEHOLDER.test(e.SESSION_SECRET)) {
       problems.push('SESSION_SECRET: is a placeholder; generate a random secret');
+    }
+    if (PLACEHOLDER.test(e.TOTP_ENCRYPTION_KEY.toString('latin1'))) {
+      problems.push('TOTP_ENCRYPTION_KEY: is a placeholder; generate a random key');
+    }
+    if (PLACEHOLDER.test(e.TOTP_SECRET)) {
+      problems.push('TOTP_SECRET: is a placeholder; generate a random secret');
     }
     // Cloudflare's published test secrets (1x…AA passes every token) would turn the check off.
     if (e.TURNSTILE_SECRET_KEY && /^\dx0+AA$/.test(e.TURNSTILE_SECRET_KEY)) {
@@ -109,6 +138,12 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       verificationTtlMinutes: e.EMAIL_VERIFICATION_TTL_MINUTES,
       passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
       emailChangeTtlMinutes: e.EMAIL_CHANGE_TTL_MINUTES,
+    },
+    totp: {
+      /** Encrypts TOTP secrets at rest (AES-256-GCM). */
+      encryptionKey: e.TOTP_ENCRYPTION_KEY,
+      /** Keys the HMAC-SHA256 under which backup codes are stored. */
+      backupCodeSecret: e.TOTP_SECRET,
     },
   };
 }

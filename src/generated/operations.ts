@@ -252,7 +252,7 @@ export const operations = [
     path: '/v0/auth/totp/setup',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'totpEnable',
@@ -260,7 +260,7 @@ export const operations = [
     path: '/v0/auth/totp/enable',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'totpVerify',
@@ -268,7 +268,7 @@ export const operations = [
     path: '/v0/auth/totp/verify',
     rateLimit: { limit: 10, windowSeconds: 60 },
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'totpStatus',
@@ -276,7 +276,7 @@ export const operations = [
     path: '/v0/auth/totp/status',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'totpDisable',
@@ -284,7 +284,7 @@ export const operations = [
     path: '/v0/auth/totp/disable',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'totpRegenerateBackupCodes',
@@ -292,7 +292,7 @@ export const operations = [
     path: '/v0/auth/totp/backup-codes/regenerate',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
   },
   {
     operationId: 'listPosts',

@@ -19,6 +19,8 @@ function environment(overrides: Record<string, string>): NodeJS.ProcessEnv {
     ...process.env,
     CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
     SESSION_SECRET: randomBytes(32).toString('hex'),
+    TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TOTP_SECRET: randomBytes(32).toString('hex'),
     ...overrides,
   };
 }

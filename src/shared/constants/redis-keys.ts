@@ -6,6 +6,8 @@ export const redisKeys = {
   rateLimit: (operationId: string, subject: string) => `rate_limit:${operationId}:${subject}`,
   /** A login's pending TOTP step, keyed by the SHA-256 of the temp token: the value is never stored. */
   totpTempToken: (tokenHash: string) => `totp_temp_token:${tokenHash}`,
+  /** A TOTP code a user just had accepted, refused again while this key lives (replay guard). */
+  totpUsedCode: (userId: string, code: string) => `totp_used_code:${userId}:${code}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
   /** A single-use email token, keyed by the SHA-256 of its value: the value is never stored. */
