@@ -9,7 +9,7 @@ import { closeNats, createNats } from '../../src/shared/clients/nats.ts';
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createPrivateOutbox } from '../../test/bridge/support/outbox-schema.ts';
-import { startPrivateNats } from '../../test/bridge/support/nats-server.ts';
+import { startPrivateNats } from '../../test/support/private-nats.ts';
 import type { ConsumerReport } from './jobs-consumer.ts';
 
 /**

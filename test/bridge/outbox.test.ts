@@ -9,7 +9,7 @@ import { InvalidJobPayloadError, type JobPayload } from '../../src/shared/jobs/p
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createPrivateOutbox, type PrivateOutbox } from './support/outbox-schema.ts';
-import { startPrivateNats, type PrivateNats } from './support/nats-server.ts';
+import { startPrivateNats, type PrivateNats } from '../support/private-nats.ts';
 import { readAllMessages } from './support/stream-reader.ts';
 
 let natsServer: PrivateNats;

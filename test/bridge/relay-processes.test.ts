@@ -6,7 +6,7 @@ import { closeNats, createNats, type NatsConnection } from '../../src/shared/cli
 import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { createPrivateOutbox, type PrivateOutbox } from './support/outbox-schema.ts';
-import { startPrivateNats, type PrivateNats } from './support/nats-server.ts';
+import { startPrivateNats, type PrivateNats } from '../support/private-nats.ts';
 import { readAllMessages } from './support/stream-reader.ts';
 
 const JOBS = 200;

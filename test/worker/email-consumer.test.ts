@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
 import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
@@ -7,6 +6,7 @@ import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
 import { startMailCatcher, type MailCatcher } from '../support/mail.ts';
+import { freePort } from '../support/net.ts';
 import { createRunnerHarness, eventually, type RunnerHarness } from './support/runner-harness.ts';
 
 const durable = jobStreams.email.durable;
@@ -27,14 +27,6 @@ function mailerTo(port: number): Mailer {
 
 function link(path: keyof WorkerConfig['frontend']['paths']): string {
   return `${config.frontend.host}${config.frontend.paths[path]}?token=${ENCODED_TOKEN}`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {

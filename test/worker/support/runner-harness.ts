@@ -12,7 +12,7 @@ import {
   type ConsumerRunner,
   type StartConsumersOptions,
 } from '../../../worker/runner.ts';
-import { startPrivateNats, type PrivateNats } from './private-nats.ts';
+import { startPrivateNats, type PrivateNats } from '../../support/private-nats.ts';
 
 export const logger = createLogger({ env: 'test', level: 'error', service: 'worker-test' });
 // Dead letters and restarts log at error level by design; the assertions cover them here.

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitForPort } from './net.ts';
 
 /** A nats-server of the caller's own, so stopping it or reading its streams disturbs no other test. */
 export interface PrivateNats {
@@ -14,27 +14,6 @@ export interface PrivateNats {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket
-      .once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      })
-      .once('error', () => resolve(false))
-      .connect(port, '127.0.0.1');
-  });
-}
-
 export async function startPrivateNats(): Promise<PrivateNats> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'private-nats-'));
@@ -44,13 +23,8 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
     const started = spawn('nats-server', args, { stdio: 'ignore' });
     child = started;
-    const deadline = Date.now() + 5000;
     // JetStream is enabled before the client port opens, so a connectable server is ready.
-    while (!(await canConnect(port))) {
-      if (started.exitCode !== null) throw new Error(`nats-server exited with ${started.exitCode}`);
-      if (Date.now() > deadline) throw new Error('nats-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitForPort(port, 'nats-server', () => started.exitCode !== null);
   }
 
   async function stop(): Promise<void> {
