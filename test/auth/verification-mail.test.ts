@@ -13,7 +13,8 @@ import {
   logger,
   type RunnerHarness,
 } from '../worker/support/runner-harness.ts';
-import { newSignUp, postJson, sessionCookie, signUp } from '../users/support/sign-up.ts';
+import { postJson, sessionCookie } from '../support/http.ts';
+import { newSignUp, signUp } from '../users/support/sign-up.ts';
 
 /**
  * The whole path of a sign-up email: the app writes the job to the outbox in the sign-up's

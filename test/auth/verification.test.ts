@@ -2,14 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createUser, uniqueHandle } from '../support/factories.ts';
+import { postJson, sessionCookie } from '../support/http.ts';
+import { emailJobsTo, mailedTokens } from '../support/outbox.ts';
 import {
-  emailJobsTo,
   latestVerificationToken,
   newSignUp,
-  postJson,
-  sessionCookie,
   signUp,
-  verificationTokens,
   type SignUpBody,
 } from '../users/support/sign-up.ts';
 
@@ -84,7 +82,7 @@ describe('POST /v0/auth/verify-email', () => {
     const { input, token: old } = await signedUp();
 
     expect((await resend(input.email)).status).toBe(204);
-    const tokens = await verificationTokens(app.deps.db.write, input.email);
+    const tokens = await mailedTokens(app.deps.db.write, input.email, 'verification');
     expect(tokens).toHaveLength(2);
     const fresh = tokens[1]!;
     expect(fresh).not.toBe(old);
@@ -151,7 +149,7 @@ describe('POST /v0/auth/resend-verification-email', () => {
     }
     expect(await emailJobsTo(app.deps.db.write, unknown)).toEqual([]);
     expect(await emailJobsTo(app.deps.db.write, verified.email)).toEqual([]);
-    expect(await verificationTokens(app.deps.db.write, input.email)).toHaveLength(2);
+    expect(await mailedTokens(app.deps.db.write, input.email, 'verification')).toHaveLength(2);
   });
 
   it('When the address is sent in capitals, then the unverified account still gets its new link', async () => {

@@ -3,7 +3,8 @@ import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import type { ActionLogRow, UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createUser, uniqueHandle } from '../support/factories.ts';
-import { emailJobsTo, newSignUp, signUp, type SignUpBody } from './support/sign-up.ts';
+import { emailJobsTo } from '../support/outbox.ts';
+import { newSignUp, signUp, type SignUpBody } from './support/sign-up.ts';
 
 let app: TestApp;
 

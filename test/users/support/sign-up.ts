@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { jobStreams } from '../../../src/shared/constants/jobs.ts';
-import type { JobPayload } from '../../../src/shared/jobs/payloads.ts';
 import { uniqueHandle } from '../../support/factories.ts';
+import { postJson } from '../../support/http.ts';
+import { mailedTokens } from '../../support/outbox.ts';
 
 export interface SignUpBody {
   email: string;
@@ -23,47 +23,11 @@ export function newSignUp(overrides: Partial<SignUpBody> = {}): SignUpBody {
   };
 }
 
-export async function postJson(baseUrl: string, path: string, body: unknown, cookie?: string) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { response, status: response.status, body: text ? (JSON.parse(text) as unknown) : {} };
-}
-
 export const signUp = (baseUrl: string, body: unknown) => postJson(baseUrl, '/v0/users', body);
-
-type EmailJob = JobPayload<'email'>;
-
-/** The email jobs written to the (shared) outbox for one address, oldest first. */
-export async function emailJobsTo(db: Knex, to: string): Promise<EmailJob[]> {
-  const rows: { payload: EmailJob }[] = await db('outbox')
-    .where({ subject: jobStreams.email.subject })
-    .whereRaw("payload->>'to' = ?", [to])
-    .orderBy('created_at')
-    .orderBy('id')
-    .select('payload');
-  return rows.map((r) => r.payload);
-}
-
-/** The verification tokens mailed to an address, oldest first. */
-export async function verificationTokens(db: Knex, to: string): Promise<string[]> {
-  return (await emailJobsTo(db, to)).flatMap((job) =>
-    job.template === 'verification' ? [job.vars.token] : [],
-  );
-}
 
 /** The latest verification token mailed to an address; throws when none was. */
 export async function latestVerificationToken(db: Knex, to: string): Promise<string> {
-  const token = (await verificationTokens(db, to)).at(-1);
+  const token = (await mailedTokens(db, to, 'verification')).at(-1);
   if (!token) throw new Error(`no verification email was queued for ${to}`);
   return token;
-}
-
-/** `name=value` of the session cookie a response set, ready for a Cookie header. */
-export function sessionCookie(response: Response): string | undefined {
-  const setCookie = response.headers.getSetCookie().find((c) => /(^|_)session_id=/.test(c));
-  return setCookie?.split(';')[0];
 }

@@ -1,0 +1,23 @@
+/** POSTs JSON (with a session cookie when given) and parses the JSON answer, if any. */
+export async function postJson(baseUrl: string, path: string, body: unknown, cookie?: string) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { response, status: response.status, body: text ? (JSON.parse(text) as unknown) : {} };
+}
+
+/** The status of GET /v0/user/me with a cookie: 200 while the session lives. */
+export async function meStatus(baseUrl: string, cookie: string): Promise<number> {
+  const response = await fetch(`${baseUrl}/v0/user/me`, { headers: { cookie } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** `name=value` of the session cookie a response set, ready for a Cookie header. */
+export function sessionCookie(response: Response): string | undefined {
+  const setCookie = response.headers.getSetCookie().find((c) => /(^|_)session_id=/.test(c));
+  return setCookie?.split(';')[0];
+}

@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+import { jobStreams } from '../../src/shared/constants/jobs.ts';
+import type { JobPayload } from '../../src/shared/jobs/payloads.ts';
+
+type EmailJob = JobPayload<'email'>;
+
+/** The email jobs written to the (shared) outbox for one address, oldest first. */
+export async function emailJobsTo(db: Knex, to: string): Promise<EmailJob[]> {
+  const rows: { payload: EmailJob }[] = await db('outbox')
+    .where({ subject: jobStreams.email.subject })
+    .whereRaw("payload->>'to' = ?", [to])
+    .orderBy('created_at')
+    .orderBy('id')
+    .select('payload');
+  return rows.map((r) => r.payload);
+}
+
+/** The tokens mailed to an address with one template, oldest first. */
+export async function mailedTokens(
+  db: Knex,
+  to: string,
+  template: 'verification' | 'password_reset' | 'email_change',
+): Promise<string[]> {
+  return (await emailJobsTo(db, to)).flatMap((job) =>
+    job.template === template ? [job.vars.token] : [],
+  );
+}
