@@ -35,11 +35,14 @@ export interface AuthScenarios {
   close(): Promise<void>;
 }
 
-/** 10.x.y.z from a counter: the storm comes from many clients, as a real burst would. */
+/**
+ * 10.x.y.z from a counter with a random start: every bench login comes from its own client,
+ * as in a real burst, and runs in quick succession do not share a rate-limit window.
+ */
 function clientAddresses() {
-  let n = 0;
+  let n = randomBytes(3).readUIntBE(0, 3);
   return () => {
-    n += 1;
+    n = (n + 1) & 0xffffff;
     return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
   };
 }
@@ -78,7 +81,8 @@ export async function authScenarios(
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(credentials),
     });
-  const login = await logIn();
+  const nextAddress = clientAddresses();
+  const login = await logIn({ 'x-forwarded-for': nextAddress() });
   // Production names it __Host-session_id.
   const cookie = login.headers
     .getSetCookie()
@@ -89,7 +93,6 @@ export async function authScenarios(
   }
 
   async function stormRound() {
-    const nextAddress = clientAddresses();
     const [storm, probe] = await Promise.all([
       autocannon({
         url: `${baseUrl}/v0/auth/login`,

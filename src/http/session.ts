@@ -1,6 +1,7 @@
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import type { RedisClient } from '../shared/clients/redis.ts';
+import type { UserRow } from '../shared/db/rows.ts';
 import { AppError } from '../shared/errors/app-error.ts';
 import { requestContext } from '../shared/request-context.ts';
 import { indexSession, unindexSessions } from '../modules/auth/session-index.ts';
@@ -38,7 +39,8 @@ export interface SessionRuntime {
   redis: RedisClient;
   /** Marks the next save of this id as a creation; every other save only updates a live key. */
   expectNewSession(sessionId: string): void;
-  userExists(userId: string): Promise<boolean>;
+  /** The session's user, or undefined when the account no longer exists. */
+  loadUser(userId: string): Promise<UserRow | undefined>;
 }
 
 interface RequestSessionState {
@@ -47,7 +49,13 @@ interface RequestSessionState {
   expired: boolean;
   /** The session store failed while loading the session. */
   storeError?: unknown;
-  authenticated?: Promise<AuthContext | undefined>;
+  authenticated?: Promise<Authenticated | undefined>;
+}
+
+interface Authenticated {
+  auth: AuthContext;
+  /** Loaded by requireSession / optionalSession; a session established on this request has none. */
+  user?: UserRow;
 }
 
 const states = new WeakMap<Request, RequestSessionState>();
@@ -142,28 +150,30 @@ export async function establishSession(
 
   const auth = { userId: input.userId, sessionId: req.sessionID, publicId: fields.public_id };
   state.expired = false;
-  state.authenticated = Promise.resolve(auth);
+  state.authenticated = Promise.resolve({ auth });
   setAuth(req, auth);
 }
 
 async function authenticate(
   req: Request,
   state: RequestSessionState,
-): Promise<AuthContext | undefined> {
+): Promise<Authenticated | undefined> {
   const session = signedInSession(req);
   if (!session) return undefined;
+  const user = await state.runtime.loadUser(session.user_id);
   // A session outlives nothing it belongs to: a deleted user's session is no session.
-  if (!(await state.runtime.userExists(session.user_id))) {
+  if (!user) {
     await endSession(req, state.runtime);
     return undefined;
   }
-  return { userId: session.user_id, sessionId: req.sessionID, publicId: session.public_id };
+  const auth = { userId: user.id, sessionId: req.sessionID, publicId: session.public_id };
+  return { auth, user };
 }
 
 async function resolveAuth(req: Request): Promise<AuthContext | undefined> {
   const state = stateOf(req);
   state.authenticated ??= authenticate(req, state);
-  const auth = await state.authenticated;
+  const auth = (await state.authenticated)?.auth;
   setAuth(req, auth);
   return auth;
 }
@@ -172,6 +182,16 @@ async function resolveAuth(req: Request): Promise<AuthContext | undefined> {
 export function currentAuth(req: Request): AuthContext {
   if (!req.auth) throw new Error('currentAuth() needs requireSession in front of the route');
   return req.auth;
+}
+
+/**
+ * The signed-in user's row as requireSession read it at the start of this request, so a
+ * handler that needs the user reads it once, not twice.
+ */
+export async function signedInUser(req: Request): Promise<UserRow> {
+  const user = (await stateOf(req).authenticated)?.user;
+  if (!user) throw new Error('signedInUser() needs requireSession in front of the route');
+  return user;
 }
 
 /** Answers 401 without a valid session (auth:session_expired past its absolute lifetime). */

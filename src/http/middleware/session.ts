@@ -135,7 +135,7 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     cookie,
     redis,
     expectNewSession: (sessionId) => store.expectNew(sessionId),
-    userExists: (userId) => sessions.userExists(userId),
+    loadUser: (userId) => sessions.signedInUser(userId),
   };
 
   const expressSession = session({

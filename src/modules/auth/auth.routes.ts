@@ -4,6 +4,7 @@ import {
   destroyCurrentSession,
   establishSession,
   requireSession,
+  signedInUser,
 } from '../../http/session.ts';
 import { route } from '../../http/typed-handler.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
@@ -65,10 +66,8 @@ export function authRoutes(auth: AuthService, sessions: SessionsService) {
       [requireSession],
     ),
 
-    route(
-      'getMe',
-      async ({ req }) => ({ status: 200, body: await auth.getMe(currentAuth(req).userId) }),
-      [requireSession],
-    ),
+    route('getMe', async ({ req }) => ({ status: 200, body: auth.me(await signedInUser(req)) }), [
+      requireSession,
+    ]),
   ];
 }

@@ -1,9 +1,10 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
+import type { UserRow } from '../../shared/db/rows.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { insertActionLog } from '../action-logs/action-logs.repository.ts';
 import { toMe, type Me } from '../users/users.mapper.ts';
-import { findByEmail, findById } from '../users/users.repository.ts';
+import { findByEmail } from '../users/users.repository.ts';
 import { verifyAgainstDummy, verifyPassword } from './password.ts';
 import { createTotpTempToken } from './totp-temp-token.ts';
 
@@ -75,11 +76,8 @@ export function createAuthService(deps: AuthDependencies) {
       await recordAction('auth:logout', actor, 'Logged out');
     },
 
-    async getMe(userId: string): Promise<Me> {
-      // The primary: the owner reads their own writes (a profile edit, a new account).
-      const user = await findById(deps.db.write, userId);
-      // Deleted between the session check and this read: the caller is no longer anyone.
-      if (!user) throw new AppError('auth:unauthorized', 'Authentication required');
+    /** The signed-in user as they see themselves; the row comes from the session check. */
+    me(user: UserRow): Me {
       return toMe(user, (key) => deps.storage.public.publicUrl(key));
     },
   };

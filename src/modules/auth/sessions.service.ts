@@ -1,6 +1,7 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { existsById } from '../users/users.repository.ts';
+import type { UserRow } from '../../shared/db/rows.ts';
+import { findById } from '../users/users.repository.ts';
 import { deleteSessions, listIndexedSessions } from './session-index.ts';
 import { toSessionInfo, type SessionInfo } from './sessions.mapper.ts';
 
@@ -10,11 +11,12 @@ export function createSessionsService(deps: SessionsDependencies) {
   const redis = deps.redis.session;
   return {
     /**
-     * Asked on every authenticated request. The replica answers almost always; only a miss
-     * goes to the primary, so a user created a moment ago (replica lag) is not logged out.
+     * The one user read of an authenticated request: it proves the user still exists and
+     * hands the row to the handler. From the primary, so the owner always sees their own
+     * writes and a user created a moment ago is not mistaken for a deleted one.
      */
-    async userExists(userId: string): Promise<boolean> {
-      return (await existsById(deps.db.read, userId)) || existsById(deps.db.write, userId);
+    async signedInUser(userId: string): Promise<UserRow | undefined> {
+      return findById(deps.db.write, userId);
     },
 
     /** The user's live sessions, most recently seen first. */

@@ -12,11 +12,6 @@ export async function findByEmail(executor: Executor, email: string): Promise<Us
     .first();
 }
 
-export async function existsById(executor: Executor, id: string): Promise<boolean> {
-  const row: unknown = await executor('users').where({ id }).first(executor.raw('1 as found'));
-  return row !== undefined;
-}
-
 export type NewUser = Pick<UserRow, 'id' | 'handle' | 'display_name' | 'email' | 'password'>;
 
 /**
