@@ -117,7 +117,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
 
   const stabilityLayer = stability({ ...config.stability, bypass: isLongLived });
   app.use(stabilityLayer);
-  app.use(cookieParser(config.session.secret));
+  // No secret: the only signed cookie is the session's, which express-session verifies itself.
+  app.use(cookieParser());
   app.use(anonymousUser({ secure: !development }));
   // Sessions only for the API: docs and probes never read or write the session store.
   app.use('/v0', sessionMiddleware(deps));

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { authScenarios, type AuthScenarios, type HttpScenario } from './auth.ts';
@@ -45,6 +46,8 @@ const env = {
   FRONTEND_HOST: 'http://localhost:3000',
   EMAIL_FROM: 'Bench <bench@expresskit.localhost>',
   SESSION_SECRET: 'bench-4c8e0a1f9b7d6e5c3a2b1f0e9d8c7b6a5f4e3d2c',
+  TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  TOTP_SECRET: randomBytes(32).toString('hex'),
   // The login storm plays many clients behind a proxy: each request names its own address.
   TRUST_PROXY: 'loopback',
 };
