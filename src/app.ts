@@ -16,6 +16,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { sessionMiddleware } from './http/middleware/session.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
+import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
 import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
@@ -131,6 +132,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerUrl: '/openapi.json' }));
   }
 
+  memoiseValidatorRouteRegexps();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: contract as never,
