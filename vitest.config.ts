@@ -15,6 +15,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'worker/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     env: { ...stackEnv(), NODE_ENV: 'test', LOG_LEVEL: 'error' },
     pool: 'forks',
     testTimeout: 30_000,
