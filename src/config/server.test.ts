@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './env-schema.ts';
 import { loadServerConfig } from './server.ts';
 import { loadWorkerConfig } from './worker.ts';
+import { productionEnv } from '../../test/support/production-env.ts';
 
 function problemsOf(load: () => unknown): string[] {
   try {
@@ -12,29 +13,6 @@ function problemsOf(load: () => unknown): string[] {
   }
   throw new Error('expected a ConfigError');
 }
-
-const productionBase = {
-  NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://app@db.internal:5432/app',
-  REDIS_SESSION_URL: 'redis://session.internal:6379',
-  REDIS_CACHE_URL: 'redis://cache.internal:6379',
-  NATS_URL: 'nats://nats.internal:4222',
-  S3_CONTENT_ENDPOINT: 'https://s3.internal',
-  S3_CONTENT_ACCESS_KEY_ID: 'key',
-  S3_CONTENT_SECRET_ACCESS_KEY: 'secret',
-  R2_ENDPOINT: 'https://r2.internal',
-  R2_ACCESS_KEY_ID: 'key',
-  R2_SECRET_ACCESS_KEY: 'secret',
-  R2_PUBLIC_DOMAIN: 'https://cdn.example.com',
-  SMTP_HOST: 'smtp.internal',
-  SMTP_PORT: '587',
-  EMAIL_FROM: 'App <no-reply@example.com>',
-  FRONTEND_HOST: 'https://app.example.com',
-  SESSION_SECRET: 'b7f1c1d0e9a84e4b8a7d6c5b4a39281706f5e4d3c2b1a0',
-  TOTP_ENCRYPTION_KEY: '6f0c2d9a41b3e8577a1c4e2f90d3b6a85c7e1f2049d8a3b6c5e7f1a2d4b6c8e0',
-  TOTP_SECRET: '3c9e1a7f5b2d8c4e6a0f9b1d7c3e5a2f8b4d6c0e9a1f3b5d',
-  CORS_ALLOWED_ORIGINS: 'https://app.example.com',
-};
 
 describe('server configuration', () => {
   it('When nothing is set in development, then it runs on the local stack defaults', () => {
@@ -78,7 +56,7 @@ describe('server configuration', () => {
   it('When production uses a placeholder secret or no CORS origins, then it refuses to start', () => {
     const problems = problemsOf(() =>
       loadServerConfig({
-        ...productionBase,
+        ...productionEnv,
         SESSION_SECRET: 'change-me-change-me-change-me-change-me',
         CORS_ALLOWED_ORIGINS: '',
       }),
@@ -90,7 +68,7 @@ describe('server configuration', () => {
   });
 
   it('When production is fully configured, then docs are off and forwarded headers are not trusted', () => {
-    const config = loadServerConfig(productionBase);
+    const config = loadServerConfig(productionEnv);
     expect(config.http.apiDocsEnabled).toBe(false);
     expect(config.http.trustProxy).toBe(false);
     expect(config.storage.createBuckets).toBe(false);
