@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import type { UserRow } from '../../src/shared/db/rows.ts';
-import type { JobPayload } from '../../src/shared/jobs/payloads.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
 import { createSignedInUser, createUser, uniqueHandle } from '../support/factories.ts';
 
 let app: TestApp;
@@ -30,16 +29,7 @@ const changeEmail = (cookie: string, password: string, newEmail: string) =>
 const confirm = (token: string) => post('/v0/auth/confirm-email-change', { token });
 const freshEmail = () => `${uniqueHandle('m')}@example.test`;
 
-async function emailJobsTo(to: string): Promise<JobPayload<'email'>[]> {
-  const rows: { payload: JobPayload<'email'> }[] = await app.deps.db
-    .write('outbox')
-    .where({ subject: jobStreams.email.subject })
-    .whereRaw("payload->>'to' = ?", [to])
-    .orderBy('created_at')
-    .orderBy('id')
-    .select('payload');
-  return rows.map((row) => row.payload);
-}
+const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
 
 async function changeToken(to: string): Promise<string> {
   const token = (await emailJobsTo(to))

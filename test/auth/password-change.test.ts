@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStreams } from '../../src/shared/constants/jobs.ts';
-import type { JobPayload } from '../../src/shared/jobs/payloads.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
+import { meStatus as meStatusAt } from '../support/http.ts';
 import { createSignedInUser, signIn } from '../support/factories.ts';
 
 let app: TestApp;
@@ -28,21 +28,9 @@ const changePassword = (cookie: string, current: string, next: string) =>
   post('/v0/auth/change-password', { current_password: current, new_password: next }, cookie);
 const newPassword = () => `new-${randomBytes(12).toString('base64url')}`;
 
-async function meStatus(cookie: string): Promise<number> {
-  const response = await fetch(`${app.baseUrl}/v0/user/me`, { headers: { cookie } });
-  await response.body?.cancel();
-  return response.status;
-}
+const meStatus = (cookie: string) => meStatusAt(app.baseUrl, cookie);
 
-async function emailJobsTo(to: string): Promise<JobPayload<'email'>[]> {
-  const rows: { payload: JobPayload<'email'> }[] = await app.deps.db
-    .write('outbox')
-    .where({ subject: jobStreams.email.subject })
-    .whereRaw("payload->>'to' = ?", [to])
-    .orderBy('created_at')
-    .select('payload');
-  return rows.map((row) => row.payload);
-}
+const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
 
 describe('change password', () => {
   it('When the current password is right, then the new one logs in, the old one does not, and a notice is enqueued', async () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import type { UserRow } from '../../src/shared/db/rows.ts';
-import type { JobPayload } from '../../src/shared/jobs/payloads.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
+import { meStatus as meStatusAt } from '../support/http.ts';
 import { createUser, signIn } from '../support/factories.ts';
 
 let app: TestApp;
@@ -30,16 +30,7 @@ const reset = (token: string, newPassword: string) =>
   post('/v0/auth/reset-password', { token, new_password: newPassword });
 const newPassword = () => `new-${randomBytes(12).toString('base64url')}`;
 
-async function emailJobsTo(to: string): Promise<JobPayload<'email'>[]> {
-  const rows: { payload: JobPayload<'email'> }[] = await app.deps.db
-    .write('outbox')
-    .where({ subject: jobStreams.email.subject })
-    .whereRaw("payload->>'to' = ?", [to])
-    .orderBy('created_at')
-    .orderBy('id')
-    .select('payload');
-  return rows.map((row) => row.payload);
-}
+const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
 
 async function resetTokens(to: string): Promise<string[]> {
   return (await emailJobsTo(to)).flatMap((job) =>
@@ -54,11 +45,7 @@ async function requestResetToken(email: string): Promise<string> {
   return token;
 }
 
-async function meStatus(cookie: string): Promise<number> {
-  const response = await fetch(`${app.baseUrl}/v0/user/me`, { headers: { cookie } });
-  await response.body?.cancel();
-  return response.status;
-}
+const meStatus = (cookie: string) => meStatusAt(app.baseUrl, cookie);
 
 async function loginStatus(email: string, password: string): Promise<number> {
   return (await post('/v0/auth/login', { email, password })).status;
