@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createCronDependencies } from '../../worker/cron/dependencies.ts';
 import { cronJobs } from '../../worker/cron/jobs.ts';
 import { listCronJobs, runCronJobNow } from '../../worker/cron/scheduler.ts';
+import { runCommand } from './run-command.ts';
 
 // npm run worker:cron -- list | <job>
 // Runs a job now under the same lock as the scheduled ticks, so it never overlaps a replica.
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const usage = `usage: npm run worker:cron -- list | ${cronJobs.map((job) => job.name).join(' | ')}`;
 
@@ -52,9 +50,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-}
+await runCommand(main);

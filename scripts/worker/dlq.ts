@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { closeNats, createNats } from '../../src/shared/clients/nats.ts';
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetter } from '../../worker/dlq.ts';
+import { runCommand } from './run-command.ts';
 
 // npm run worker:dlq -- list [--limit N] | replay <seq> | purge
 // Dead letters are jobs that failed every retry or had an invalid payload (SPEC §5).
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const usage = 'usage: npm run worker:dlq -- list [--limit N] | replay <seq> | purge';
 
@@ -63,9 +61,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-}
+await runCommand(main);

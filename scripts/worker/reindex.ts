@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { closeNats, createNats } from '../../src/shared/clients/nats.ts';
@@ -6,11 +5,10 @@ import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { parseJobPayload } from '../../src/shared/jobs/payloads.ts';
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
+import { runCommand } from './run-command.ts';
 
 // npm run worker:reindex -- posts|users [--batch-size N]
 // Enqueues the first batch; each batch enqueues the next, and the worker logs the progress.
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const usage =
   'usage: npm run worker:reindex -- posts|users [--batch-size N (1-10000, default 500)]';
@@ -56,9 +54,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-}
+await runCommand(main);
