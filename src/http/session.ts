@@ -1,7 +1,6 @@
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import type { RedisClient } from '../shared/clients/redis.ts';
-import type { UserRow } from '../shared/db/rows.ts';
 import { AppError } from '../shared/errors/app-error.ts';
 import { requestContext } from '../shared/request-context.ts';
 import { indexSession, unindexSessions } from '../modules/auth/session-index.ts';
@@ -10,6 +9,7 @@ import {
   type SessionFields,
   type SessionPolicy,
 } from '../modules/auth/session-record.ts';
+import type { UserSnapshot } from '../modules/users/user-snapshot.ts';
 
 declare module 'express-session' {
   // Declaration merging adds the app's fields to express-session's session type.
@@ -40,7 +40,7 @@ export interface SessionRuntime {
   /** Marks the next save of this id as a creation; every other save only updates a live key. */
   expectNewSession(sessionId: string): void;
   /** The session's user, or undefined when the account no longer exists. */
-  loadUser(userId: string): Promise<UserRow | undefined>;
+  loadUser(userId: string): Promise<UserSnapshot | undefined>;
 }
 
 interface RequestSessionState {
@@ -55,7 +55,7 @@ interface RequestSessionState {
 interface Authenticated {
   auth: AuthContext;
   /** Loaded by requireSession / optionalSession; a session established on this request has none. */
-  user?: UserRow;
+  user?: UserSnapshot;
 }
 
 const states = new WeakMap<Request, RequestSessionState>();
@@ -188,7 +188,7 @@ export function currentAuth(req: Request): AuthContext {
  * The signed-in user's row as requireSession read it at the start of this request, so a
  * handler that needs the user reads it once, not twice.
  */
-export async function signedInUser(req: Request): Promise<UserRow> {
+export async function signedInUser(req: Request): Promise<UserSnapshot> {
   const user = (await stateOf(req).authenticated)?.user;
   if (!user) throw new Error('signedInUser() needs requireSession in front of the route');
   return user;

@@ -125,7 +125,7 @@ function completeSessionCookie(cookie: SessionCookie): RequestHandler {
  * last-seen tracking. Who the caller is gets decided later, by requireSession or
  * optionalSession, so public routes never pay for the user lookup.
  */
-export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 'redis'>) {
+export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 'redis' | 'logger'>) {
   const redis = deps.redis.session;
   const store = new SessionStore(redis);
   const cookie = sessionCookie(deps.config);

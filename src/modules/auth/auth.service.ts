@@ -1,8 +1,8 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import type { UserRow } from '../../shared/db/rows.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { insertActionLog } from '../action-logs/action-logs.repository.ts';
+import type { UserSnapshot } from '../users/user-snapshot.ts';
 import { toMe, type Me } from '../users/users.mapper.ts';
 import { findByEmail } from '../users/users.repository.ts';
 import { verifyAgainstDummy, verifyPassword } from './password.ts';
@@ -76,8 +76,8 @@ export function createAuthService(deps: AuthDependencies) {
       await recordAction('auth:logout', actor, 'Logged out');
     },
 
-    /** The signed-in user as they see themselves; the row comes from the session check. */
-    me(user: UserRow): Me {
+    /** The signed-in user as they see themselves; the snapshot comes from the session check. */
+    me(user: UserSnapshot): Me {
       return toMe(user, (key) => deps.storage.public.publicUrl(key));
     },
   };

@@ -2,11 +2,12 @@ import { enqueueJob } from '../../bridge/outbox.ts';
 import type { Dependencies } from '../../dependencies.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { emailExists, findById, updateEmail } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 import { reauthenticate } from './password-flows.service.ts';
 
-type EmailChangeDependencies = Pick<Dependencies, 'db' | 'redis' | 'config'>;
+type EmailChangeDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 
 const invalidToken = () =>
   new AppError('token:invalid_email_change', 'The confirmation link is invalid or has expired');
@@ -14,6 +15,7 @@ const emailTaken = (details: string) => new AppError('user:email_already_exists'
 
 export function createEmailChangeService(deps: EmailChangeDependencies) {
   const tokens = createEmailTokens(deps.redis.session, deps.config.emailTokens);
+  const snapshots = createUserSnapshotCache(deps);
 
   return {
     /**
@@ -66,6 +68,7 @@ export function createEmailChangeService(deps: EmailChangeDependencies) {
       if (!(await updateEmail(deps.db.write, user.id, newEmail))) {
         throw emailTaken('The email address now belongs to another account');
       }
+      await snapshots.invalidate(user.id);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Dependencies } from '../../dependencies.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
 import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findByEmail, findById, updatePassword } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 import {
@@ -13,7 +14,7 @@ import {
 } from './password.ts';
 import { revokeUserSessions } from './session-revocation.ts';
 
-type PasswordFlowsDependencies = Pick<Dependencies, 'db' | 'redis' | 'config'>;
+type PasswordFlowsDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 
 const invalidResetToken = () =>
   new AppError('token:invalid_reset', 'The password reset link is invalid or has expired');
@@ -46,6 +47,7 @@ export async function reauthenticate(
 
 export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
   const tokens = createEmailTokens(deps.redis.session, deps.config.emailTokens);
+  const snapshots = createUserSnapshotCache(deps);
 
   return {
     /**
@@ -75,6 +77,7 @@ export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
       const user = await findById(deps.db.write, redeemed.userId);
       if (!user || user.email !== redeemed.data.email) throw invalidResetToken();
       await updatePassword(deps.db.write, user.id, await hashPassword(newPassword));
+      await snapshots.invalidate(user.id);
       await revokeUserSessions(deps.redis.session, user.id);
     },
 
@@ -107,6 +110,7 @@ export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
           },
         });
       });
+      await snapshots.invalidate(user.id);
       await revokeUserSessions(deps.redis.session, user.id, { exceptSessionId: input.sessionId });
     },
   };

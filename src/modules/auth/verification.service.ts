@@ -3,10 +3,11 @@ import type { Dependencies } from '../../dependencies.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
 import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findByEmail, findById, markVerified } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 
-type VerificationDependencies = Pick<Dependencies, 'db' | 'redis' | 'config'>;
+type VerificationDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 
 const invalidToken = () =>
   new AppError('token:invalid_verification', 'The verification link is invalid or has expired');
@@ -15,6 +16,7 @@ const alreadyVerified = () =>
 
 export function createVerificationService(deps: VerificationDependencies) {
   const tokens = createEmailTokens(deps.redis.session, deps.config.emailTokens);
+  const snapshots = createUserSnapshotCache(deps);
 
   /**
    * Issues a new verification token (the previous one dies) and writes the email job in the
@@ -48,6 +50,7 @@ export function createVerificationService(deps: VerificationDependencies) {
       // Conditional update: of two racing verifications (e.g. with an email-change
       // confirmation) only one sets verified_at.
       if (!(await markVerified(deps.db.write, user.id))) throw alreadyVerified();
+      await snapshots.invalidate(user.id);
       return { userId: user.id };
     },
 

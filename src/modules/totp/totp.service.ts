@@ -9,6 +9,7 @@ import {
   readTotpTempToken,
   recordWrongTotpCode,
 } from '../auth/totp-temp-token.ts';
+import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findById } from '../users/users.repository.ts';
 import { isTotpCode, newTotpSecret, totpCodeMatches, totpUri } from './totp-codes.ts';
 import {
@@ -26,7 +27,7 @@ import {
   savePendingSecret,
 } from './totp.repository.ts';
 
-type TotpDependencies = Pick<Dependencies, 'config' | 'db' | 'redis'>;
+type TotpDependencies = Pick<Dependencies, 'config' | 'db' | 'redis' | 'logger'>;
 
 /** A code accepted once is refused for this long, past the ±1 step it could still match in. */
 const REPLAY_GUARD_SECONDS = 90;
@@ -52,6 +53,7 @@ const alreadyEnabled = () => new AppError('totp:already_enabled', 'TOTP is alrea
 export function createTotpService(deps: TotpDependencies) {
   const { encryptionKey, backupCodeSecret } = deps.config.totp;
   const redis = deps.redis.session;
+  const snapshots = createUserSnapshotCache(deps);
 
   // The primary everywhere: TOTP state is read right before it is changed.
   async function loadUser(userId: string): Promise<UserRow> {
@@ -133,6 +135,7 @@ export function createTotpService(deps: TotpDependencies) {
       });
       // Another request enabled TOTP, or restarted the setup, since this one read the user.
       if (!enabled) throw alreadyEnabled();
+      await snapshots.invalidate(userId);
       return codes;
     },
 
@@ -179,6 +182,7 @@ export function createTotpService(deps: TotpDependencies) {
       const user = await loadEnabledUser(input.userId);
       if (!(await acceptCode(user, input.code))) throw invalidCode();
       if (!(await disableTotp(deps.db.write, input.userId))) throw notEnabled();
+      await snapshots.invalidate(input.userId);
       await revokeUserSessions(redis, input.userId, { exceptSessionId: input.sessionId });
     },
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UserRow } from '../../shared/db/rows.ts';
+import { parseSnapshot, serializeSnapshot, type UserSnapshot } from './user-snapshot.ts';
 import { toMe, toPublicUser } from './users.mapper.ts';
 
 const row: UserRow = {
@@ -18,6 +19,28 @@ const row: UserRow = {
   created_at: new Date('2025-01-01T00:00:00Z'),
   updated_at: new Date('2025-01-01T00:00:00Z'),
 };
+const {
+  id,
+  handle,
+  display_name,
+  bio,
+  email,
+  profile_image,
+  banner_image,
+  verified_at,
+  created_at,
+} = row;
+const snapshotFields = {
+  id,
+  handle,
+  display_name,
+  bio,
+  email,
+  profile_image,
+  banner_image,
+  verified_at,
+  created_at,
+};
 const publicUrl = (key: string | null) => (key ? `https://cdn.example/${key}` : null);
 
 describe('users mapper', () => {
@@ -34,9 +57,22 @@ describe('users mapper', () => {
     });
   });
 
-  it('When the owner reads themselves, then email, TOTP and password presence are added but no secret', () => {
-    const me = toMe({ ...row, password: null, totp_enabled_at: new Date() }, publicUrl);
-    expect(me).toMatchObject({ email: 'ada@example.com', totp_enabled: true, has_password: false });
-    expect(JSON.stringify(me)).not.toMatch(/argon2|ciphertext|digest/);
+  it('When the owner reads themselves, then email, TOTP and password presence are added', () => {
+    const snapshot: UserSnapshot = { ...snapshotFields, has_password: false, totp_enabled: true };
+    expect(toMe(snapshot, publicUrl)).toEqual({
+      ...toPublicUser(row, publicUrl),
+      email: 'ada@example.com',
+      totp_enabled: true,
+      has_password: false,
+    });
+  });
+
+  it('When a snapshot goes through the cache, then it comes back equal, dates included', () => {
+    const snapshot: UserSnapshot = { ...snapshotFields, has_password: true, totp_enabled: false };
+    expect(parseSnapshot(serializeSnapshot(snapshot))).toEqual(snapshot);
+    expect(parseSnapshot(serializeSnapshot({ ...snapshot, verified_at: null }))).toEqual({
+      ...snapshot,
+      verified_at: null,
+    });
   });
 });

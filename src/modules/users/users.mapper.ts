@@ -1,5 +1,6 @@
 import type { components } from '../../generated/openapi.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
+import type { UserSnapshot } from './user-snapshot.ts';
 
 export type PublicUser = components['schemas']['PublicUser'];
 export type Me = components['schemas']['Me'];
@@ -7,8 +8,20 @@ export type Me = components['schemas']['Me'];
 /** Turns a public-bucket key into its full URL (Storage['public']['publicUrl']). */
 export type PublicUrl = (key: string | null) => string | null;
 
+type PublicUserFields = Pick<
+  UserRow,
+  | 'id'
+  | 'handle'
+  | 'display_name'
+  | 'bio'
+  | 'profile_image'
+  | 'banner_image'
+  | 'verified_at'
+  | 'created_at'
+>;
+
 /** Image keys become full public URLs here, so no response ever carries a bare key. */
-export function toPublicUser(user: UserRow, publicUrl: PublicUrl): PublicUser {
+export function toPublicUser(user: PublicUserFields, publicUrl: PublicUrl): PublicUser {
   return {
     id: user.id,
     handle: user.handle,
@@ -21,11 +34,11 @@ export function toPublicUser(user: UserRow, publicUrl: PublicUrl): PublicUser {
   };
 }
 
-export function toMe(user: UserRow, publicUrl: PublicUrl): Me {
+export function toMe(user: UserSnapshot, publicUrl: PublicUrl): Me {
   return {
     ...toPublicUser(user, publicUrl),
     email: user.email,
-    totp_enabled: user.totp_enabled_at !== null,
-    has_password: user.password !== null,
+    totp_enabled: user.totp_enabled,
+    has_password: user.has_password,
   };
 }

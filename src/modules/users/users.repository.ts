@@ -1,8 +1,31 @@
 import type { Executor } from '../../shared/db/transaction.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
+import type { UserSnapshot } from './user-snapshot.ts';
 
 export async function findById(executor: Executor, id: string): Promise<UserRow | undefined> {
   return executor<UserRow>('users').where({ id }).first();
+}
+
+/** The secret-free projection a signed-in request carries; the secrets never leave PostgreSQL. */
+export async function findSnapshotById(
+  executor: Executor,
+  id: string,
+): Promise<UserSnapshot | undefined> {
+  return executor<UserSnapshot>('users')
+    .where({ id })
+    .first(
+      'id',
+      'handle',
+      'display_name',
+      'bio',
+      'email',
+      'profile_image',
+      'banner_image',
+      'verified_at',
+      'created_at',
+      executor.raw('password is not null as has_password'),
+      executor.raw('totp_enabled_at is not null as totp_enabled'),
+    );
 }
 
 /** Emails are stored lowercased, but the lookup goes through lower() to use the unique index. */

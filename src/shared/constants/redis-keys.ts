@@ -3,6 +3,8 @@ export const redisKeys = {
   session: (sessionId: string) => `session:${sessionId}`,
   userSessions: (userId: string) => `user_sessions:${userId}`,
   postCache: (postId: string) => `cache:post:${postId}`,
+  /** A signed-in user's secret-free snapshot (users/user-snapshot.cache.ts), in the cache Redis. */
+  userSnapshot: (userId: string) => `cache:user:${userId}`,
   rateLimit: (operationId: string, subject: string) => `rate_limit:${operationId}:${subject}`,
   /** A login's pending TOTP step, keyed by the SHA-256 of the temp token: the value is never stored. */
   totpTempToken: (tokenHash: string) => `totp_temp_token:${tokenHash}`,
