@@ -17,19 +17,20 @@ export function memoiseValidatorRouteRegexps(): void {
   };
   if (module.pathToRegexp.memoised) return;
   const original = module.pathToRegexp;
-  const cache = new Map<string, unknown>();
+  // The validator passes a string and {sensitive, strict}: per path, one slot for each of the
+  // four option combinations, so the hot path builds no key at all.
+  const byPath = new Map<string, unknown[]>();
+  const byOtherKey = new Map<string, unknown>();
   const memoised: PathToRegexp & { memoised?: true } = (path, options) => {
-    // The validator passes a string and {sensitive, strict}: a cheap key for the hot path.
-    const key =
-      typeof path === 'string'
-        ? `${options?.sensitive ? 1 : 0}${options?.strict ? 1 : 0}${path}`
-        : JSON.stringify([path, options ?? {}]);
-    let compiled = cache.get(key);
-    if (compiled === undefined) {
-      compiled = original(path, options);
-      cache.set(key, compiled);
+    if (typeof path !== 'string') {
+      const key = JSON.stringify([path, options ?? {}]);
+      if (!byOtherKey.has(key)) byOtherKey.set(key, original(path, options));
+      return byOtherKey.get(key);
     }
-    return compiled;
+    let slots = byPath.get(path);
+    if (!slots) byPath.set(path, (slots = []));
+    const slot = (options?.sensitive ? 1 : 0) + (options?.strict ? 2 : 0);
+    return (slots[slot] ??= original(path, options));
   };
   memoised.memoised = true;
   module.pathToRegexp = memoised;
