@@ -83,12 +83,11 @@ export async function authScenarios(
     });
   const nextAddress = clientAddresses();
   const login = await logIn({ 'x-forwarded-for': nextAddress() });
-  // Production names it __Host-session_id.
-  const cookie = login.headers
-    .getSetCookie()
-    .find((entry) => /^(__Host-)?session_id=/.test(entry))
-    ?.split(';')[0];
-  if (login.status !== 204 || !cookie) {
+  // Every cookie the login set, as a browser sends them back: the session (production names
+  // it __Host-session_id) and the anonymous id.
+  const cookies = login.headers.getSetCookie().map((entry) => entry.split(';')[0]!);
+  const cookie = cookies.join('; ');
+  if (login.status !== 204 || !cookies.some((c) => /^(__Host-)?session_id=/.test(c))) {
     throw new Error(`bench login failed: ${login.status} ${await login.text()}`);
   }
 

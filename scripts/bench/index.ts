@@ -5,7 +5,7 @@ import { parseEnv } from 'node:util';
 import { authScenarios, type AuthScenarios, type HttpScenario } from './auth.ts';
 import { runJobsBench } from './jobs.ts';
 import { measure, type Measurement } from './measure.ts';
-import { startServer } from './processes.ts';
+import { startServer, type RunningServer } from './processes.ts';
 
 /**
  * `npm run bench`: each scenario is measured against the full app and, in the same run,
@@ -20,6 +20,12 @@ const scenarios: HttpScenario[] = [
   { name: 'GET /health-check', path: '/health-check', targetRatio: 0.85 },
 ];
 
+/** Yardsticks for the signed-in scenario: the kit's libraries alone (library-floor-server.ts). */
+const libraryFloors = [
+  { name: 'express-session + connect-redis', floor: 'session' },
+  { name: 'express-session + connect-redis + express-openapi-validator', floor: 'validated' },
+];
+
 function stackEnv(): Record<string, string> {
   if (!existsSync(STACK_ENV)) {
     execFileSync('bash', ['scripts/stack/up.sh', '--profile', 'test', '--no-seed'], {
@@ -27,6 +33,13 @@ function stackEnv(): Record<string, string> {
     });
   }
   return parseEnv(readFileSync(STACK_ENV, 'utf8')) as Record<string, string>;
+}
+
+async function floorCookie(server: RunningServer): Promise<string> {
+  const response = await fetch(`${server.url}/floor/login`, { method: 'POST' });
+  const cookie = response.headers.getSetCookie()[0]?.split(';')[0];
+  if (response.status !== 204 || !cookie) throw new Error('library floor login failed');
+  return cookie;
 }
 
 const best = (runs: Measurement[]) =>
@@ -77,6 +90,7 @@ try {
     console.log(`  app   ${format(a)}  errors ${a.errors} non-2xx ${a.non2xx}`);
     console.log(`  bare  ${format(b)}`);
     console.log(`  ratio ${ratio.toFixed(2)} (target >= ${scenario.targetRatio}) ${verdict}\n`);
+    if (scenario === auth.me) await measureLibraryFloors(b);
   }
   console.log('POST /v0/auth/login storm');
   const storm = await auth.loginStorm(ROUNDS);
@@ -87,6 +101,31 @@ try {
   await auth?.close();
   await app.stop();
   await bare.stop();
+}
+
+/** Informational: how close the libraries alone come to bare Express on the signed-in read. */
+async function measureLibraryFloors(bare: Measurement): Promise<void> {
+  console.log('  library floors for the same request (no kit code; for comparison, no target)');
+  for (const { name, floor } of libraryFloors) {
+    const server = await startServer('scripts/bench/library-floor-server.ts', {
+      ...env,
+      FLOOR: floor,
+    });
+    try {
+      const headers = { cookie: await floorCookie(server) };
+      const runs: Measurement[] = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        runs.push(await measure({ url: `${server.url}/v0/user/me`, headers }));
+      }
+      const f = best(runs);
+      const ratio = f.requestsPerSecond / bare.requestsPerSecond;
+      console.log(`  ${name}`);
+      console.log(`    ${format(f)}  ratio ${ratio.toFixed(2)}  non-2xx ${f.non2xx}`);
+    } finally {
+      await server.stop();
+    }
+  }
+  console.log('');
 }
 
 console.log('jobs: outbox → relay → JetStream → no-op consumer');
