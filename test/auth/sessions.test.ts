@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore, sessionMiddleware } from '../../src/http/middleware/session.ts';
 import { optionalSession } from '../../src/http/session.ts';
 import { revokeUserSessions } from '../../src/modules/auth/session-revocation.ts';
-import type { SessionFields } from '../../src/modules/auth/session-record.ts';
+import { EXPIRED_NOTICE_MS, type SessionFields } from '../../src/modules/auth/session-record.ts';
 import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import type { ActionLogRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -181,17 +181,39 @@ describe('session lifetime', () => {
     expect(Number(score)).toBeGreaterThan(Date.now() + (SLIDING_TTL_SECONDS - 10) * 1000);
   });
 
-  it('When a refresh is due near the absolute cap, then the TTL stops at max_expires_at', async () => {
+  it('When a refresh is due near the absolute cap, then the expiry stops at max_expires_at and the key outlives it only by the expiry notice', async () => {
     const { cookie } = await signedIn();
+    const maxExpiresAt = Date.now() + HOUR * 1000;
     await rewriteSession(
       cookie,
-      { expires_at: Date.now() + 1800_000, max_expires_at: Date.now() + HOUR * 1000 },
+      { expires_at: Date.now() + 1800_000, max_expires_at: maxExpiresAt },
       1800,
     );
     expect((await me(cookie)).status).toBe(200);
+    expect((await storedSession(cookie))!.expires_at).toBe(maxExpiresAt);
     const ttl = await ttlOf(cookie);
-    expect(ttl).toBeLessThanOrEqual(HOUR);
-    expect(ttl).toBeGreaterThan(HOUR - 10);
+    expect(ttl).toBeLessThanOrEqual(HOUR + EXPIRED_NOTICE_MS / 1000);
+    expect(ttl).toBeGreaterThan(HOUR + EXPIRED_NOTICE_MS / 1000 - 10);
+  });
+
+  it('When a session that ran to its cap is used after it, then the store still holds it and the answer is auth:session_expired', async () => {
+    const { cookie } = await signedIn();
+    const cap = Date.now() + 1500;
+    // Saved through the app's own store (last_seen_at is stale), which picks the key's TTL.
+    await rewriteSession(
+      cookie,
+      { expires_at: cap, max_expires_at: cap, last_seen_at: Date.now() - 5 * 60_000 },
+      HOUR,
+    );
+    expect((await me(cookie)).status).toBe(200);
+    expect(await ttlOf(cookie)).toBeGreaterThan(EXPIRED_NOTICE_MS / 1000 - 10);
+
+    await new Promise((resolve) => setTimeout(resolve, cap + 100 - Date.now()));
+    const response = await me(cookie);
+
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: 'auth:session_expired' });
+    expect(await storedSession(cookie)).toBeUndefined();
   });
   it('When a remember-me session is rewritten, then the cookie sent again still ends at the absolute cap', async () => {
     const { user, password } = await createUser(app.deps);

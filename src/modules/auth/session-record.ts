@@ -82,7 +82,20 @@ export function refreshedExpiry(
   return next > fields.expires_at ? next : undefined;
 }
 
+/**
+ * How long a session that reached its absolute cap is kept past it: long enough that the
+ * client's next request finds it and answers `auth:session_expired` (and destroys it), where
+ * a key gone at the cap could only say `auth:unauthorized`.
+ */
+export const EXPIRED_NOTICE_MS = 24 * HOUR_MS;
+
 /** Seconds left for the Redis key; 0 or less means the session must not be stored. */
-export function ttlSeconds(fields: Partial<Pick<SessionFields, 'expires_at'>>, now: number) {
-  return fields.expires_at === undefined ? 0 : Math.ceil((fields.expires_at - now) / 1000);
+export function ttlSeconds(
+  fields: Partial<Pick<SessionFields, 'expires_at' | 'max_expires_at'>>,
+  now: number,
+) {
+  if (fields.expires_at === undefined) return 0;
+  const capped = fields.max_expires_at !== undefined && fields.expires_at >= fields.max_expires_at;
+  const keepUntil = capped ? fields.expires_at + EXPIRED_NOTICE_MS : fields.expires_at;
+  return Math.ceil((keepUntil - now) / 1000);
 }
