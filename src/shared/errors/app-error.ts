@@ -15,10 +15,19 @@ export class AppError extends Error {
     details?: string,
     options: { cause?: unknown; headers?: Record<string, string> } = {},
   ) {
-    super(details ?? code, { cause: options.cause });
+    const status = errorStatuses[code];
+    // A 4xx is an answer, not a fault: nothing logs its stack, and capturing one is the
+    // costliest part of refusing a request (a flood of 401s or 429s pays it on every one).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(details ?? code, { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppError';
     this.code = code;
-    this.status = errorStatuses[code];
+    this.status = status;
     this.details = details;
     this.headers = options.headers ?? {};
   }
