@@ -49,6 +49,8 @@ interface RequestSessionState {
   expired: boolean;
   /** The session store failed while loading the session. */
   storeError?: unknown;
+  /** Set when the request came without a session cookie: express-session has not run yet. */
+  startSession?: () => Promise<void>;
   authenticated?: Promise<Authenticated | undefined>;
 }
 
@@ -60,8 +62,12 @@ interface Authenticated {
 
 const states = new WeakMap<Request, RequestSessionState>();
 
-export function bindSessionRuntime(req: Request, runtime: SessionRuntime, storeError?: unknown) {
-  states.set(req, { runtime, expired: false, storeError });
+export function bindSessionRuntime(
+  req: Request,
+  runtime: SessionRuntime,
+  loading: Pick<RequestSessionState, 'storeError' | 'startSession'>,
+) {
+  states.set(req, { runtime, expired: false, ...loading });
 }
 
 /** Called when the session passed its absolute lifetime and was ended on this request. */
@@ -127,6 +133,7 @@ export async function establishSession(
 ): Promise<void> {
   const state = stateOf(req);
   const { runtime } = state;
+  if (!req.session && state.startSession) await state.startSession();
   const previous = liveSession(req);
   const previousUserId = previous.user_id;
   const previousId = req.sessionID;

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore, sessionMiddleware } from '../../src/http/middleware/session.ts';
-import { optionalSession } from '../../src/http/session.ts';
+import { establishSession, optionalSession } from '../../src/http/session.ts';
 import { revokeUserSessions } from '../../src/modules/auth/session-revocation.ts';
 import { EXPIRED_NOTICE_MS, type SessionFields } from '../../src/modules/auth/session-record.ts';
 import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
@@ -416,6 +416,43 @@ describe('optionalSession', () => {
       expect(await whoami(signedInUser.cookie)).toBe(signedInUser.user.id);
       expect(await whoami()).toBeNull();
       expect(await whoami(expired.cookie)).toBeNull();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('requests without a session cookie', () => {
+  it('When a request has no session cookie, then no session is made for it until a handler signs someone in', async () => {
+    const probe = express();
+    probe.use('/v0', sessionMiddleware(app.deps));
+    probe.get('/v0/peek', optionalSession, (req, res) => {
+      res.json({ has_session: req.session !== undefined });
+    });
+    probe.post('/v0/sign-in/:userId', async (req, res) => {
+      await establishSession(req, { userId: req.params.userId, rememberMe: false });
+      res.status(204).end();
+    });
+    const server = probe.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v0`;
+    try {
+      for (const headers of [
+        {},
+        { cookie: 'anonymous_user_id=0190a5d2-7c3e-7b1a-9f00-1234567890ab' },
+      ]) {
+        const peek = await fetch(`${base}/peek`, { headers });
+        expect(await peek.json()).toEqual({ has_session: false });
+        expect(peek.headers.getSetCookie()).toEqual([]);
+      }
+
+      const { user } = await createUser(app.deps);
+      const signIn = await fetch(`${base}/sign-in/${user.id}`, { method: 'POST' });
+      const cookie = cookieFrom(signIn);
+
+      expect(signIn.status).toBe(204);
+      expect((await storedSession(cookie!))?.user_id).toBe(user.id);
+      expect(await me(cookie!).then((r) => r.status)).toBe(200);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import RedisStore from 'connect-redis';
 import session, { type SessionData } from 'express-session';
 import type { ServerConfig } from '../../config/server.ts';
@@ -149,15 +149,37 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     cookie: { ...cookie.options, secure: false },
   });
 
-  const loadSession: RequestHandler = (req, res, next) => {
-    let first = true;
-    expressSession(req, res, (error?: unknown) => {
-      // The first callback ends loading; a later one is a save failing after the response.
-      if (!first) return next(error);
-      first = false;
-      bindSessionRuntime(req, runtime, error ?? undefined);
-      next();
+  /** Runs express-session on the request; settles once it has loaded (or made) the session. */
+  const runExpressSession = (req: Request, res: Response, next: NextFunction) =>
+    new Promise<void>((resolve, reject) => {
+      let first = true;
+      expressSession(req, res, (error?: unknown) => {
+        // The first callback ends loading; a later one is a save failing after the response.
+        if (!first) return next(error);
+        first = false;
+        if (!error) resolve();
+        else
+          reject(
+            error instanceof Error ? error : new Error('express-session failed', { cause: error }),
+          );
+      });
     });
+
+  const cookiePrefix = `${cookie.name}=`;
+  const loadSession: RequestHandler = async (req, res, next) => {
+    // Without its cookie a request has no session to load, and most such requests (public
+    // reads) never make one: express-session would still mint a 256-bit id and hash an empty
+    // session for each. It starts only when a handler signs someone in.
+    if (!req.headers.cookie?.includes(cookiePrefix)) {
+      bindSessionRuntime(req, runtime, { startSession: () => runExpressSession(req, res, next) });
+      return next();
+    }
+    const storeError = await runExpressSession(req, res, next).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    bindSessionRuntime(req, runtime, { storeError });
+    next();
   };
 
   const applyLifetime: RequestHandler = async (req, res, next) => {
