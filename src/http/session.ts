@@ -192,7 +192,7 @@ export function currentAuth(req: Request): AuthContext {
 }
 
 /**
- * The signed-in user's row as requireSession read it at the start of this request, so a
+ * The signed-in user's snapshot as requireSession read it at the start of this request, so a
  * handler that needs the user reads it once, not twice.
  */
 export async function signedInUser(req: Request): Promise<UserSnapshot> {
