@@ -6,6 +6,7 @@ import session from 'express-session';
 import { loadContract } from '../../src/http/contract.ts';
 import { memoiseValidatorRouteRegexps } from '../../src/http/validator-route-cache.ts';
 import { createRedis } from '../../src/shared/clients/redis.ts';
+import { meBody } from './me-body.ts';
 
 /**
  * A yardstick between bare Express and the app: GET /v0/user/me built from the libraries the
@@ -16,19 +17,6 @@ import { createRedis } from '../../src/shared/clients/redis.ts';
  */
 const floor = process.env.FLOOR ?? 'session';
 const redis = await createRedis(process.env.REDIS_SESSION_URL!, 'bench-floor');
-const me = {
-  id: '0190a5d2-7c3e-7b1a-9f00-1234567890ab',
-  handle: 'bench',
-  display_name: 'Bench',
-  bio: null,
-  profile_image_url: null,
-  banner_image_url: null,
-  is_verified: true,
-  created_at: '2025-01-01T00:00:00.000Z',
-  email: 'bench@bench.example',
-  totp_enabled: false,
-  has_password: true,
-};
 
 const app = express();
 app.get('/health-check', (_req, res) => {
@@ -47,7 +35,7 @@ app.use(
 );
 // Outside the contract on purpose: the validator (when mounted) never sees it.
 app.post('/floor/login', (req, res) => {
-  (req.session as unknown as { user_id: string }).user_id = me.id;
+  (req.session as unknown as { user_id: string }).user_id = meBody.id;
   res.status(204).end();
 });
 if (floor === 'validated') {
@@ -68,7 +56,7 @@ app.get('/v0/user/me', (req, res) => {
     res.status(401).end();
     return;
   }
-  res.json(me);
+  res.json(meBody);
 });
 
 const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');

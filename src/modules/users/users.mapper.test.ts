@@ -19,28 +19,20 @@ const row: UserRow = {
   created_at: new Date('2025-01-01T00:00:00Z'),
   updated_at: new Date('2025-01-01T00:00:00Z'),
 };
-const {
-  id,
-  handle,
-  display_name,
-  bio,
-  email,
-  profile_image,
-  banner_image,
-  verified_at,
-  created_at,
-} = row;
-const snapshotFields = {
-  id,
-  handle,
-  display_name,
-  bio,
-  email,
-  profile_image,
-  banner_image,
-  verified_at,
-  created_at,
-};
+const snapshotColumns = [
+  'id',
+  'handle',
+  'display_name',
+  'bio',
+  'email',
+  'profile_image',
+  'banner_image',
+  'verified_at',
+  'created_at',
+] as const;
+const snapshotFields = Object.fromEntries(
+  snapshotColumns.map((column) => [column, row[column]]),
+) as Pick<UserRow, (typeof snapshotColumns)[number]>;
 const publicUrl = (key: string | null) => (key ? `https://cdn.example/${key}` : null);
 
 describe('users mapper', () => {
