@@ -1,21 +1,23 @@
 import type { UserRow } from '../../shared/db/rows.ts';
 
+/** The users columns a snapshot copies as they are; no secret is among them. */
+export const SNAPSHOT_COLUMNS = [
+  'id',
+  'handle',
+  'display_name',
+  'bio',
+  'email',
+  'profile_image',
+  'banner_image',
+  'verified_at',
+  'created_at',
+] as const;
+
 /**
  * What a signed-in request knows of its user: the fields `Me` is made of, and nothing secret
  * (no password hash, TOTP secret or backup codes), so it may be cached outside PostgreSQL.
  */
-export type UserSnapshot = Pick<
-  UserRow,
-  | 'id'
-  | 'handle'
-  | 'display_name'
-  | 'bio'
-  | 'email'
-  | 'profile_image'
-  | 'banner_image'
-  | 'verified_at'
-  | 'created_at'
-> & {
+export type UserSnapshot = Pick<UserRow, (typeof SNAPSHOT_COLUMNS)[number]> & {
   has_password: boolean;
   totp_enabled: boolean;
 };

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { UserRow } from '../../shared/db/rows.ts';
-import { parseSnapshot, serializeSnapshot, type UserSnapshot } from './user-snapshot.ts';
+import {
+  SNAPSHOT_COLUMNS,
+  parseSnapshot,
+  serializeSnapshot,
+  type UserSnapshot,
+} from './user-snapshot.ts';
 import { toMe, toPublicUser } from './users.mapper.ts';
 
 const row: UserRow = {
@@ -19,20 +24,9 @@ const row: UserRow = {
   created_at: new Date('2025-01-01T00:00:00Z'),
   updated_at: new Date('2025-01-01T00:00:00Z'),
 };
-const snapshotColumns = [
-  'id',
-  'handle',
-  'display_name',
-  'bio',
-  'email',
-  'profile_image',
-  'banner_image',
-  'verified_at',
-  'created_at',
-] as const;
 const snapshotFields = Object.fromEntries(
-  snapshotColumns.map((column) => [column, row[column]]),
-) as Pick<UserRow, (typeof snapshotColumns)[number]>;
+  SNAPSHOT_COLUMNS.map((column) => [column, row[column]]),
+) as Pick<UserRow, (typeof SNAPSHOT_COLUMNS)[number]>;
 const publicUrl = (key: string | null) => (key ? `https://cdn.example/${key}` : null);
 
 describe('users mapper', () => {

@@ -1,6 +1,6 @@
 import type { Executor } from '../../shared/db/transaction.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
-import type { UserSnapshot } from './user-snapshot.ts';
+import { SNAPSHOT_COLUMNS, type UserSnapshot } from './user-snapshot.ts';
 
 export async function findById(executor: Executor, id: string): Promise<UserRow | undefined> {
   return executor<UserRow>('users').where({ id }).first();
@@ -14,15 +14,7 @@ export async function findSnapshotById(
   return executor<UserSnapshot>('users')
     .where({ id })
     .first(
-      'id',
-      'handle',
-      'display_name',
-      'bio',
-      'email',
-      'profile_image',
-      'banner_image',
-      'verified_at',
-      'created_at',
+      ...SNAPSHOT_COLUMNS,
       executor.raw('password is not null as has_password'),
       executor.raw('totp_enabled_at is not null as totp_enabled'),
     );
