@@ -1,6 +1,7 @@
 import type { WorkerConfig } from '../../src/config/worker.ts';
 import { closeRedis, createRedis } from '../../src/shared/clients/redis.ts';
 import { createStorage } from '../../src/shared/clients/s3.ts';
+import { createClosers } from '../../src/shared/closers.ts';
 import { createDatabase } from '../../src/shared/db/knex.ts';
 import type { Logger } from '../../src/shared/logger.ts';
 import type { CronDependencies } from './cron-job.ts';
@@ -13,19 +14,18 @@ export async function createCronDependencies(
   config: WorkerConfig,
   logger: Logger,
 ): Promise<CronDependencies & { close(): Promise<void> }> {
-  const redis = await createRedis(config.redis.sessionUrl, 'cron');
-  const db = createDatabase(config.database, 'expresskit-cron');
-  const storage = createStorage(config.storage);
-  const close = async () => {
-    await closeRedis(redis);
-    await storage.close();
-    await db.close();
-  };
+  const closers = createClosers(logger);
   try {
+    const redis = await createRedis(config.redis.sessionUrl, 'cron');
+    closers.add(() => closeRedis(redis));
+    const db = createDatabase(config.database, 'expresskit-cron');
+    closers.add(() => db.close());
+    const storage = createStorage(config.storage);
+    closers.add(() => storage.close());
     if (config.storage.createBuckets) await storage.ensureBuckets();
+    return { config, logger, db, redis, storage, close: closers.closeAll };
   } catch (error) {
-    await close();
+    await closers.closeAll();
     throw error;
   }
-  return { config, logger, db, redis, storage, close };
 }
