@@ -6,29 +6,21 @@ export interface CronMetrics {
   record(job: string, outcome: CronOutcome, durationSeconds?: number): void;
 }
 
-const RUNS = 'cron_job_runs_total';
-const DURATION = 'cron_job_duration_seconds';
-
-/** Registers once per registry, so starting cron twice in one process (tests) is harmless. */
 export function createCronMetrics(registry: Registry): CronMetrics {
-  const runs =
-    (registry.getSingleMetric(RUNS) as Counter<'job' | 'outcome'> | undefined) ??
-    new Counter({
-      name: RUNS,
-      help: 'Cron ticks by job and outcome (skipped: another replica held the lock)',
-      labelNames: ['job', 'outcome'],
-      registers: [registry],
-    });
-  const duration =
-    (registry.getSingleMetric(DURATION) as Histogram<'job' | 'outcome'> | undefined) ??
-    new Histogram({
-      name: DURATION,
-      help: 'Duration of cron runs that took the lock',
-      labelNames: ['job', 'outcome'],
-      // Jobs range from a few milliseconds (empty cleanup) to many minutes (a large sitemap).
-      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
-      registers: [registry],
-    });
+  const runs = new Counter({
+    name: 'cron_job_runs_total',
+    help: 'Cron ticks by job and outcome (skipped: another replica held the lock)',
+    labelNames: ['job', 'outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'cron_job_duration_seconds',
+    help: 'Duration of cron runs that took the lock',
+    labelNames: ['job', 'outcome'],
+    // Jobs range from a few milliseconds (empty cleanup) to many minutes (a large sitemap).
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [registry],
+  });
   return {
     record(job, outcome, durationSeconds) {
       runs.inc({ job, outcome });
