@@ -1,6 +1,5 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { withTransaction } from '../../shared/db/transaction.ts';
 import { insertActionLog } from '../action-logs/action-logs.repository.ts';
 import type { UserSnapshot } from '../users/user-snapshot.ts';
 import { toMe, type Me } from '../users/users.mapper.ts';
@@ -30,16 +29,14 @@ const invalidCredentials = () =>
 
 export function createAuthService(deps: AuthDependencies) {
   const recordAction = (action: 'auth:login' | 'auth:logout', actor: Actor, summary: string) =>
-    withTransaction(deps.db.write, (trx) =>
-      insertActionLog(trx, {
-        action,
-        actor_id: actor.userId,
-        actor_ip: actor.ip,
-        resource_type: 'user',
-        resource_id: actor.userId,
-        summary,
-      }),
-    );
+    insertActionLog(deps.db.write, {
+      action,
+      actor_id: actor.userId,
+      actor_ip: actor.ip,
+      resource_type: 'user',
+      resource_id: actor.userId,
+      summary,
+    });
 
   return {
     /**

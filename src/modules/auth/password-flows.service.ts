@@ -59,13 +59,11 @@ export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
       if (!user?.password) return;
       // The address travels with the token: a link mailed before an email change dies with it.
       const token = await tokens.issue('password_reset', user.id, { email: user.email });
-      await withTransaction(deps.db.write, (trx) =>
-        enqueueJob(trx, 'email', {
-          to: user.email,
-          template: 'password_reset',
-          vars: { token, display_name: user.display_name },
-        }),
-      );
+      await enqueueJob(deps.db.write, 'email', {
+        to: user.email,
+        template: 'password_reset',
+        vars: { token, display_name: user.display_name },
+      });
     },
 
     /** Sets a new password with a reset token and ends every session of the account. */

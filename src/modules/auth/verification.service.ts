@@ -1,7 +1,7 @@
 import { enqueueJob } from '../../bridge/outbox.ts';
 import type { Dependencies } from '../../dependencies.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
-import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
+import type { Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findByEmail, findById, markVerified } from '../users/users.repository.ts';
@@ -19,9 +19,10 @@ export function createVerificationService(deps: VerificationDependencies) {
   const snapshots = createUserSnapshotCache(deps);
 
   /**
-   * Issues a new verification token (the previous one dies) and writes the email job in the
-   * caller's transaction. Redis is not part of that transaction: if it rolls back, the token
-   * is an orphan that nobody received and that expires on its own.
+   * Issues a new verification token (the previous one dies) and writes the email job through
+   * the caller's executor, inside its transaction when it has one. Redis is not part of that
+   * transaction: if it rolls back, the token is an orphan that nobody received and that
+   * expires on its own.
    */
   async function sendVerificationEmail(
     trx: Executor,
@@ -62,7 +63,7 @@ export function createVerificationService(deps: VerificationDependencies) {
       // The primary: a resend right after signing up must find the new account.
       const user = await findByEmail(deps.db.write, email);
       if (!user || user.verified_at !== null) return;
-      await withTransaction(deps.db.write, (trx) => sendVerificationEmail(trx, user));
+      await sendVerificationEmail(deps.db.write, user);
     },
   };
 }
