@@ -5,6 +5,7 @@ import type { RequestHandler } from 'express';
 import type { RedisClient } from '../../shared/clients/redis.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { peerAddress } from '../request-ip.ts';
 
 /** An operation's `x-rate-limit`: at most `limit` requests per `windowSeconds`. */
 export interface RateLimit {
@@ -121,10 +122,7 @@ export function createRateLimiter(redis: RedisClient): RateLimiterFactory {
     return async (req, res, next) => {
       const keys = [
         redisKeys.rateLimit(operationId, `anon:${req.anonymousUserId}`),
-        redisKeys.rateLimit(
-          operationId,
-          `ip:${ipSubject(req.ip ?? req.socket.remoteAddress ?? '')}`,
-        ),
+        redisKeys.rateLimit(operationId, `ip:${ipSubject(peerAddress(req) ?? '')}`),
       ];
       const outcome = await window.hit(keys, limit, windowMs).catch((error: unknown) => {
         throw new AppError('system:dependency_unavailable', 'Rate limiting is unavailable', {

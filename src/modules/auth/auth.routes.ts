@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import {
   currentAuth,
   destroyCurrentSession,
@@ -6,17 +5,10 @@ import {
   requireSession,
   signedInUser,
 } from '../../http/session.ts';
+import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
-import { AppError } from '../../shared/errors/app-error.ts';
 import type { AuthService } from './auth.service.ts';
 import type { SessionsService } from './sessions.service.ts';
-
-/** Express always knows the peer of a live request; the action log requires it. */
-function requestIp(req: Request): string {
-  const ip = req.ip ?? req.socket.remoteAddress;
-  if (!ip) throw new AppError('general:bad_request', 'The client address is unknown');
-  return ip;
-}
 
 export function authRoutes(auth: AuthService, sessions: SessionsService) {
   return [

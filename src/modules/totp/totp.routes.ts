@@ -1,16 +1,8 @@
-import type { Request } from 'express';
 import { currentAuth, establishSession, requireSession } from '../../http/session.ts';
+import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
-import { AppError } from '../../shared/errors/app-error.ts';
 import type { AuthService } from '../auth/auth.service.ts';
 import type { TotpService } from './totp.service.ts';
-
-/** Express always knows the peer of a live request; the action log requires it. */
-function requestIp(req: Request): string {
-  const ip = req.ip ?? req.socket.remoteAddress;
-  if (!ip) throw new AppError('general:bad_request', 'The client address is unknown');
-  return ip;
-}
 
 export function totpRoutes(totp: TotpService, auth: AuthService) {
   return [
