@@ -99,7 +99,7 @@ function liveSession(req: Request) {
  * Deletes the request's session from the store and the user's index, and forgets it for the
  * rest of the request so express-session writes nothing back.
  */
-export async function endSession(req: Request, runtime: SessionRuntime): Promise<void> {
+async function endSession(req: Request, runtime: SessionRuntime): Promise<void> {
   const { session, sessionID } = req;
   if (!session) return;
   const userId = session.user_id;

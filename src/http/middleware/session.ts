@@ -12,12 +12,12 @@ import {
   sessionPolicy,
   ttlSeconds,
 } from '../../modules/auth/session-record.ts';
-import { createSessionsService } from '../../modules/auth/sessions.service.ts';
+import { createUserSnapshotCache } from '../../modules/users/user-snapshot.cache.ts';
 import type { RedisClient } from '../../shared/clients/redis.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import {
   bindSessionRuntime,
-  endSession,
+  destroyCurrentSession,
   markSessionExpired,
   signedInSession,
   type SessionCookie,
@@ -129,13 +129,13 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
   const redis = deps.redis.session;
   const store = new SessionStore(redis);
   const cookie = sessionCookie(deps.config);
-  const sessions = createSessionsService(deps);
+  const snapshots = createUserSnapshotCache(deps);
   const runtime: SessionRuntime = {
     policy: sessionPolicy(deps.config.session),
     cookie,
     redis,
     expectNewSession: (sessionId) => store.expectNew(sessionId),
-    loadUser: (userId) => sessions.signedInUser(userId),
+    loadUser: (userId) => snapshots.get(userId),
   };
 
   const expressSession = session({
@@ -187,8 +187,7 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     if (!data) return next();
     const now = Date.now();
     if (isPastLifetime(data, now)) {
-      await endSession(req, runtime);
-      res.clearCookie(cookie.name, cookie.options);
+      await destroyCurrentSession(req, res);
       markSessionExpired(req);
       return next();
     }
