@@ -17,16 +17,10 @@ export function memoiseValidatorRouteRegexps(): void {
   };
   if (module.pathToRegexp.memoised) return;
   const original = module.pathToRegexp;
-  // The validator passes a string and {sensitive, strict}: per path, one slot for each of the
-  // four option combinations, so the hot path builds no key at all.
+  // The validator passes a path string and {sensitive, strict}: per path, one slot for each
+  // of the four option combinations, so the hot path builds no key at all.
   const byPath = new Map<string, unknown[]>();
-  const byOtherKey = new Map<string, unknown>();
   const memoised: PathToRegexp & { memoised?: true } = (path, options) => {
-    if (typeof path !== 'string') {
-      const key = JSON.stringify([path, options ?? {}]);
-      if (!byOtherKey.has(key)) byOtherKey.set(key, original(path, options));
-      return byOtherKey.get(key);
-    }
     let slots = byPath.get(path);
     if (!slots) byPath.set(path, (slots = []));
     const slot = (options?.sensitive ? 1 : 0) + (options?.strict ? 2 : 0);
