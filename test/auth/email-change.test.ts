@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
+import { postAnswer } from '../support/http.ts';
+import { emailJobsTo as outboxEmailJobsTo, latestMailedToken } from '../support/outbox.ts';
 import { createSignedInUser, createUser, uniqueHandle } from '../support/factories.ts';
 
 let app: TestApp;
@@ -14,15 +15,8 @@ afterAll(async () => {
   await app.close();
 });
 
-async function post(path: string, body: unknown, cookie?: string) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : '' };
-}
+const post = (path: string, body: unknown, cookie?: string) =>
+  postAnswer(app.baseUrl, path, body, cookie);
 
 const changeEmail = (cookie: string, password: string, newEmail: string) =>
   post('/v0/auth/change-email', { password, new_email: newEmail }, cookie);
@@ -31,13 +25,7 @@ const freshEmail = () => `${uniqueHandle('m')}@example.test`;
 
 const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
 
-async function changeToken(to: string): Promise<string> {
-  const token = (await emailJobsTo(to))
-    .flatMap((job) => (job.template === 'email_change' ? [job.vars.token] : []))
-    .at(-1);
-  if (!token) throw new Error(`no email change token was mailed to ${to}`);
-  return token;
-}
+const changeToken = (to: string) => latestMailedToken(app.deps.db.write, to, 'email_change');
 
 async function userRow(id: string): Promise<UserRow> {
   const [row] = await app.deps.db.write<UserRow>('users').where({ id });

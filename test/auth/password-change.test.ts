@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
-import { meStatus as meStatusAt } from '../support/http.ts';
+import { meStatus as meStatusAt, postAnswer } from '../support/http.ts';
 import { createSignedInUser, signIn } from '../support/factories.ts';
 
 let app: TestApp;
@@ -14,15 +14,8 @@ afterAll(async () => {
   await app.close();
 });
 
-async function post(path: string, body: unknown, cookie?: string) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : '' };
-}
+const post = (path: string, body: unknown, cookie?: string) =>
+  postAnswer(app.baseUrl, path, body, cookie);
 
 const changePassword = (cookie: string, current: string, next: string) =>
   post('/v0/auth/change-password', { current_password: current, new_password: next }, cookie);

@@ -6,6 +6,7 @@ import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createUser } from '../support/factories.ts';
+import { postJson } from '../support/http.ts';
 import { startMailCatcher, type MailCatcher } from '../support/mail.ts';
 import { createRunnerHarness, type RunnerHarness } from '../worker/support/runner-harness.ts';
 
@@ -30,15 +31,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function post(path: string, body: unknown) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
+const post = async (path: string, body: unknown) =>
+  (await postJson(app.baseUrl, path, body)).status;
 
 /**
  * The outbox rows the API wrote for one address, published as the relay publishes them (the

@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { emailJobsTo as outboxEmailJobsTo } from '../support/outbox.ts';
-import { meStatus as meStatusAt } from '../support/http.ts';
+import {
+  emailJobsTo as outboxEmailJobsTo,
+  latestMailedToken,
+  mailedTokens,
+} from '../support/outbox.ts';
+import { meStatus as meStatusAt, postAnswer } from '../support/http.ts';
 import { createUser, signIn } from '../support/factories.ts';
 
 let app: TestApp;
@@ -15,15 +19,7 @@ afterAll(async () => {
   await app.close();
 });
 
-async function post(path: string, body: unknown) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : '' };
-}
+const post = (path: string, body: unknown) => postAnswer(app.baseUrl, path, body);
 
 const forgot = (email: string) => post('/v0/auth/forgot-password', { email });
 const reset = (token: string, newPassword: string) =>
@@ -32,17 +28,11 @@ const newPassword = () => `new-${randomBytes(12).toString('base64url')}`;
 
 const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
 
-async function resetTokens(to: string): Promise<string[]> {
-  return (await emailJobsTo(to)).flatMap((job) =>
-    job.template === 'password_reset' ? [job.vars.token] : [],
-  );
-}
+const resetTokens = (to: string) => mailedTokens(app.deps.db.write, to, 'password_reset');
 
 async function requestResetToken(email: string): Promise<string> {
   expect((await forgot(email)).status).toBe(204);
-  const token = (await resetTokens(email)).at(-1);
-  if (!token) throw new Error(`no reset token was mailed to ${email}`);
-  return token;
+  return latestMailedToken(app.deps.db.write, email, 'password_reset');
 }
 
 const meStatus = (cookie: string) => meStatusAt(app.baseUrl, cookie);

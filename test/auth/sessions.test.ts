@@ -9,7 +9,13 @@ import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import type { ActionLogRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createPrivateRedis } from '../support/private-redis.ts';
-import { cookieFrom, createUser, signIn, type CreatedUser } from '../support/factories.ts';
+import {
+  cookieFrom,
+  createSignedInUser,
+  createUser,
+  signIn,
+  type CreatedUser,
+} from '../support/factories.ts';
 
 let app: TestApp;
 
@@ -73,14 +79,7 @@ async function rewriteSession(cookie: string, changes: Partial<SessionFields>, t
 const ttlOf = (cookie: string) =>
   app.deps.redis.session.ttl(redisKeys.session(sessionIdOf(cookie)));
 
-async function signedIn(overrides = {}): Promise<CreatedUser & { cookie: string }> {
-  const created = await createUser(app.deps, overrides);
-  const cookie = await signIn(app.baseUrl, {
-    email: created.user.email,
-    password: created.password!,
-  });
-  return { ...created, cookie };
-}
+const signedIn = (overrides = {}) => createSignedInUser(app.deps, app.baseUrl, overrides);
 
 const loginAgain = (user: CreatedUser, userAgent: string) =>
   signIn(

@@ -6,14 +6,14 @@ import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts'
 import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
 import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { createUser } from '../support/factories.ts';
+import { cookieFrom, createUser } from '../support/factories.ts';
 import { startMailCatcher, type CaughtMail, type MailCatcher } from '../support/mail.ts';
 import {
   createRunnerHarness,
   logger,
   type RunnerHarness,
 } from '../worker/support/runner-harness.ts';
-import { postJson, sessionCookie } from '../support/http.ts';
+import { postJson } from '../support/http.ts';
 import { newSignUp, signUp } from '../users/support/sign-up.ts';
 
 /**
@@ -103,7 +103,7 @@ describe('sign-up email through the outbox, JetStream, the worker and SMTP', () 
     const verified = await verify(linkToken(mail));
     expect(verified.status).toBe(204);
     const me = await fetch(`${app.baseUrl}/v0/user/me`, {
-      headers: { cookie: sessionCookie(verified.response)! },
+      headers: { cookie: cookieFrom(verified.response)! },
     });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ email: input.email, is_verified: true });

@@ -25,3 +25,14 @@ export async function mailedTokens(
     job.template === template ? [job.vars.token] : [],
   );
 }
+
+/** The latest token mailed to an address with one template; throws when none was. */
+export async function latestMailedToken(
+  db: Knex,
+  to: string,
+  template: 'verification' | 'password_reset' | 'email_change',
+): Promise<string> {
+  const token = (await mailedTokens(db, to, template)).at(-1);
+  if (!token) throw new Error(`no ${template} email was queued for ${to}`);
+  return token;
+}
