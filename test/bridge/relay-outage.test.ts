@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import winston from 'winston';
 import { enqueueJob } from '../../src/bridge/outbox.ts';
 import { startOutboxRelay, type OutboxRelay } from '../../src/bridge/relay.ts';
 import { closeNats, createNats, type NatsConnection } from '../../src/shared/clients/nats.ts';
@@ -9,37 +7,16 @@ import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { createPrivateOutbox, type PrivateOutbox } from './support/outbox-schema.ts';
 import { startPrivateNats, type PrivateNats } from '../support/private-nats.ts';
 import { readAllMessages } from './support/stream-reader.ts';
+import { createCapturingLogger } from '../support/capturing-logger.ts';
+import { eventually } from '../support/wait.ts';
 
 const JOBS = 20;
 let natsServer: PrivateNats;
 let nc: NatsConnection;
 let outbox: PrivateOutbox;
 let relay: OutboxRelay;
-const logged: Array<{ level: string; message: string }> = [];
-
 /** Keeps what the relay logs, to count its outage warnings. */
-const logger = winston.createLogger({
-  level: 'info',
-  format: winston.format.json(),
-  transports: [
-    new winston.transports.Stream({
-      stream: new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          logged.push(JSON.parse(chunk.toString()) as { level: string; message: string });
-          done();
-        },
-      }),
-    }),
-  ],
-});
-
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const { logger, entries: logged } = createCapturingLogger();
 
 beforeAll(async () => {
   natsServer = await startPrivateNats();

@@ -8,6 +8,7 @@ import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { createPrivateOutbox, type PrivateOutbox } from './support/outbox-schema.ts';
 import { startPrivateNats, type PrivateNats } from '../support/private-nats.ts';
 import { readAllMessages } from './support/stream-reader.ts';
+import { eventually } from '../support/wait.ts';
 
 const JOBS = 200;
 let natsServer: PrivateNats;
@@ -36,14 +37,6 @@ async function stopRelayProcess(child: ChildProcess): Promise<number> {
   child.send('stop');
   const [message] = (await answer) as [{ published: number }];
   return message.published;
-}
-
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 beforeAll(async () => {

@@ -6,12 +6,11 @@ import { runCronJob } from '../../worker/cron/run-job.ts';
 import { runCronJobNow } from '../../worker/cron/scheduler.ts';
 import {
   createTestCronDeps,
-  eventually,
   fixturePath,
-  sleep,
   spawnScript,
   type SpawnedScript,
 } from './fixtures/cron-support.ts';
+import { eventually, sleep } from '../support/wait.ts';
 
 const replicaFixture = fixturePath('cron-replica.ts');
 

@@ -4,12 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { defineCronJob, type CronJob } from '../../worker/cron/cron-job.ts';
 import { runCronJobNow, startCron } from '../../worker/cron/scheduler.ts';
-import {
-  createCapturingLogger,
-  createTestCronDeps,
-  eventually,
-  sleep,
-} from './fixtures/cron-support.ts';
+import { createTestCronDeps } from './fixtures/cron-support.ts';
+import { createCapturingLogger } from '../support/capturing-logger.ts';
+import { eventually, sleep } from '../support/wait.ts';
 
 function everySecond(run: CronJob['run']): CronJob {
   return defineCronJob({ name: `scheduler-test-${randomUUID()}`, schedule: '* * * * * *', run });
