@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutboxRelay, type OutboxRelay } from '../../src/bridge/relay.ts';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
@@ -14,6 +12,7 @@ import {
   type RunnerHarness,
 } from '../worker/support/runner-harness.ts';
 import { postJson } from '../support/http.ts';
+import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
 import { newSignUp, signUp } from '../users/support/sign-up.ts';
 
 /**
@@ -31,30 +30,11 @@ let relay: OutboxRelay;
 let catcher: MailCatcher;
 let mailer: Mailer;
 let config: WorkerConfig;
-let schema: string;
-
-async function withAdmin<T>(run: (admin: knex.Knex) => Promise<T>): Promise<T> {
-  const admin = knex({
-    client: 'pg',
-    connection: process.env.DATABASE_URL,
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    return await run(admin);
-  } finally {
-    await admin.destroy();
-  }
-}
+let outbox: PrivateTables;
 
 beforeAll(async () => {
-  schema = `outbox_${randomBytes(6).toString('hex')}`;
-  await withAdmin(async (admin) => {
-    await admin.raw(`create schema ${schema}`);
-    await admin.raw(`create table ${schema}.outbox (like public.outbox including all)`);
-  });
-  const url = new URL(process.env.DATABASE_URL!);
-  url.searchParams.set('options', `-c search_path=${schema},public`);
-  app = await startTestApp({ database: { url: url.href, readUrl: url.href } });
+  outbox = await createPrivateTables(['outbox']);
+  app = await startTestApp({ database: { url: outbox.url, readUrl: outbox.url } });
 
   config = loadWorkerConfig(process.env);
   catcher = await startMailCatcher();
@@ -75,7 +55,7 @@ afterAll(async () => {
   mailer?.close();
   await catcher?.close();
   await app?.close();
-  await withAdmin((admin) => admin.raw(`drop schema if exists ${schema} cascade`));
+  await outbox?.drop();
 });
 
 /** The token in the mail's verification link, as the frontend would read it from the URL. */

@@ -3,7 +3,7 @@ import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { runCleanup } from '../../worker/cron/cleanup.cron.ts';
-import { createPrivateTables, type PrivateTables } from './fixtures/cron-support.ts';
+import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
 
 const DAY_MS = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS);

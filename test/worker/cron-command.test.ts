@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/shared/db/ids.ts';
-import { createPrivateTables, spawnScript, type PrivateTables } from './fixtures/cron-support.ts';
+import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
+import { spawnScript } from './fixtures/cron-support.ts';
 
 const COMMAND = 'scripts/worker/cron.ts';
 

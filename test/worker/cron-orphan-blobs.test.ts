@@ -5,7 +5,7 @@ import { createStorage, type Bucket, type Storage } from '../../src/shared/clien
 import { storageKeys } from '../../src/shared/constants/storage-keys.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { ORPHAN_SCAN_PREFIXES, runOrphanBlobs } from '../../worker/cron/orphan-blobs.cron.ts';
-import { createPrivateTables, type PrivateTables } from './fixtures/cron-support.ts';
+import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
 
 async function keysUnder(bucket: Bucket, prefix: string): Promise<string[]> {
   const keys: string[] = [];

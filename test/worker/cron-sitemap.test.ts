@@ -5,7 +5,7 @@ import { storageKeys } from '../../src/shared/constants/storage-keys.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { escapeXml } from '../../worker/cron/sitemap-xml.ts';
 import { runSitemap } from '../../worker/cron/sitemap.cron.ts';
-import { createPrivateTables, type PrivateTables } from './fixtures/cron-support.ts';
+import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
 
 const NAMESPACE = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"';
 
