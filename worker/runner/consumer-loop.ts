@@ -29,6 +29,8 @@ export function startConsumerLoop(
 ): ConsumerLoop {
   const { stream, durable, concurrency } = jobStreams[consumer.job];
   const logger = env.logger.child({ consumer: durable });
+  // Each delivery logs through the consumer's logger, adding only its own message fields.
+  const messageEnv = { ...env, logger };
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
   let messages: ConsumerMessages | undefined;
@@ -57,7 +59,7 @@ export function startConsumerLoop(
         handBack(msg);
         continue;
       }
-      const task: Promise<void> = handleMessage(msg, consumer, env).finally(() =>
+      const task: Promise<void> = handleMessage(msg, consumer, messageEnv).finally(() =>
         inFlight.delete(task),
       );
       inFlight.add(task);

@@ -31,6 +31,7 @@ export function errorMessage(error: unknown): string {
 /**
  * One delivery, start to finish: validate, run the handler while telling JetStream it is
  * alive, then ack, nak with the delay for this delivery, or dead-letter. Never rejects.
+ * `env.logger` is the consumer's own logger (consumer-loop.ts binds it once).
  */
 export async function handleMessage(
   msg: JsMsg,
@@ -40,11 +41,7 @@ export async function handleMessage(
   const { durable } = jobStreams[consumer.job];
   const deliveryCount = msg.info.deliveryCount;
   const messageId = jobMessageId(msg);
-  const logger = env.logger.child({
-    consumer: durable,
-    message_id: messageId,
-    delivery: deliveryCount,
-  });
+  const logger = env.logger.child({ message_id: messageId, delivery: deliveryCount });
   const { retryDelaysMs } = env.settings;
   const maxDeliveries = retryDelaysMs.length + 1;
 
