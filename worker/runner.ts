@@ -8,6 +8,7 @@ import { createJobDedup } from './dedup.ts';
 import { createJobMetrics } from './metrics.ts';
 import { startConsumerLoop, type ConsumerLoop } from './runner/consumer-loop.ts';
 import type { ConsumerDefinition, ConsumerSpec, RunnerSettings } from './runner/types.ts';
+import { settledWithin } from './settled-within.ts';
 
 export type { ConsumerContext, ConsumerDefinition, ConsumerSpec } from './runner/types.ts';
 
@@ -75,20 +76,14 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
 
   let stopped: Promise<void> | undefined;
   async function stop(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs);
-    });
     const drained = (async () => {
       await Promise.all(loops.map((loop) => loop.stopFetching()));
       await Promise.all(loops.flatMap((loop) => [...loop.inFlight]));
-      return 'drained' as const;
     })();
-    const outcome = await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    const inTime = await settledWithin([drained], shutdownTimeoutMs);
     // Acks are buffered writes: get them to the server before the caller closes the connection.
     await nats.flush().catch(() => undefined);
-    if (outcome === 'timeout') {
+    if (!inTime) {
       const running = loops.reduce((n, loop) => n + loop.inFlight.size, 0);
       abandon.abort();
       logger.warn('shutdown stopped waiting for running jobs; they will be redelivered', {

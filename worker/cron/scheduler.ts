@@ -6,6 +6,7 @@ import { resolveSchedule, type CronDependencies, type CronJob } from './cron-job
 import { cronJobs } from './jobs.ts';
 import { createCronMetrics } from './metrics.ts';
 import { runCronJob, type CronRunResult } from './run-job.ts';
+import { settledWithin } from '../settled-within.ts';
 
 // Long enough that a Redis hiccup does not drop the lock, short enough that a crashed
 // replica's lock frees well before the next tick of a weekly job.
@@ -144,18 +145,6 @@ function planJobs(
     }
     return { job, schedule };
   });
-}
-
-async function settledWithin(runs: Set<Promise<unknown>>, ms: number): Promise<boolean> {
-  if (runs.size === 0) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = Promise.allSettled(runs).then(() => true);
-  const result = await Promise.race([settled, timeout]);
-  clearTimeout(timer);
-  return result;
 }
 
 function nodeCronLogger(logger: Logger): NodeCronLogger {
