@@ -3,8 +3,9 @@ import type { Dependencies } from '../../dependencies.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
-import { emailExists, findById, updateEmail } from '../users/users.repository.ts';
+import { emailExists, updateEmail } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
+import { redeemEmailToken } from './redeem-email-token.ts';
 import { reauthenticate } from './password-flows.service.ts';
 
 type EmailChangeDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
@@ -60,11 +61,14 @@ export function createEmailChangeService(deps: EmailChangeDependencies) {
 
     /** Redeems a confirmation token: the new address becomes the account's, verified. */
     async confirmEmailChange(token: string): Promise<void> {
-      const redeemed = await tokens.consume('email_change', token);
+      const redeemed = await redeemEmailToken(tokens, deps.db.write, {
+        kind: 'email_change',
+        token,
+        mailedTo: 'current_email',
+      });
       const newEmail = redeemed?.data.new_email;
       if (!redeemed || !newEmail) throw invalidToken();
-      const user = await findById(deps.db.write, redeemed.userId);
-      if (!user || user.email !== redeemed.data.current_email) throw invalidToken();
+      const { user } = redeemed;
       if (!(await updateEmail(deps.db.write, user.id, newEmail))) {
         throw emailTaken('The email address now belongs to another account');
       }

@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findByEmail, findById, updatePassword } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
+import { redeemEmailToken } from './redeem-email-token.ts';
 import {
   exceedsPasswordByteLimit,
   hashPassword,
@@ -70,10 +71,13 @@ export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
     async resetPassword(token: string, newPassword: string): Promise<void> {
       // Checked before the token is redeemed, so a refused password does not burn the link.
       if (exceedsPasswordByteLimit(newPassword)) throw passwordTooLong();
-      const redeemed = await tokens.consume('password_reset', token);
+      const redeemed = await redeemEmailToken(tokens, deps.db.write, {
+        kind: 'password_reset',
+        token,
+        mailedTo: 'email',
+      });
       if (!redeemed) throw invalidResetToken();
-      const user = await findById(deps.db.write, redeemed.userId);
-      if (!user || user.email !== redeemed.data.email) throw invalidResetToken();
+      const { user } = redeemed;
       await updatePassword(deps.db.write, user.id, await hashPassword(newPassword));
       await snapshots.invalidate(user.id);
       await revokeUserSessions(deps.redis.session, user.id);

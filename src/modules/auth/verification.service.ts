@@ -4,8 +4,9 @@ import type { UserRow } from '../../shared/db/rows.ts';
 import type { Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
-import { findByEmail, findById, markVerified } from '../users/users.repository.ts';
+import { findByEmail, markVerified } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
+import { redeemEmailToken } from './redeem-email-token.ts';
 
 type VerificationDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 
@@ -43,10 +44,13 @@ export function createVerificationService(deps: VerificationDependencies) {
 
     /** Redeems a verification token and returns the user to sign in. */
     async verifyEmail(token: string): Promise<{ userId: string }> {
-      const redeemed = await tokens.consume('verification', token);
+      const redeemed = await redeemEmailToken(tokens, deps.db.write, {
+        kind: 'verification',
+        token,
+        mailedTo: 'email',
+      });
       if (!redeemed) throw invalidToken();
-      const user = await findById(deps.db.write, redeemed.userId);
-      if (!user || user.email !== redeemed.data.email) throw invalidToken();
+      const { user } = redeemed;
       if (user.verified_at !== null) throw alreadyVerified();
       // Conditional update: of two racing verifications (e.g. with an email-change
       // confirmation) only one sets verified_at.
