@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { RedisClient } from '../../shared/clients/redis.ts';
+import { defineRedisScript } from '../../shared/clients/redis-script.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { peerAddress } from '../request-ip.ts';
 
-/** An operation's `x-rate-limit`: at most `limit` requests per `windowSeconds`. */
+/**
+ * An operation's `x-rate-limit`: at most `limit` requests per `windowSeconds`, counted per
+ * client (anonymous id and IP) or, for operations behind a session, per signed-in user.
+ */
 export interface RateLimit {
   limit: number;
   windowSeconds: number;
+  key: 'client' | 'user';
 }
 
 export interface WindowState {
@@ -31,33 +36,18 @@ export interface SlidingWindow {
   hit(keys: string[], limit: number, windowMs: number): Promise<WindowOutcome>;
 }
 
-/**
- * Runs the sliding-window script (rate-limit.lua) by its SHA: the script body crosses the wire
- * once per Redis server, not once per request. A Redis that lost its scripts (restart, SCRIPT
- * FLUSH, failover) answers NOSCRIPT, and the script is loaded again.
- */
+const slidingWindowScript = defineRedisScript(
+  readFileSync(new URL('./rate-limit.lua', import.meta.url), 'utf8'),
+);
+
 export function createSlidingWindow(redis: RedisClient): SlidingWindow {
-  const script = readFileSync(new URL('./rate-limit.lua', import.meta.url), 'utf8');
-  let sha: Promise<string> | undefined;
-  const load = () =>
-    (sha ??= (redis.script('LOAD', script) as Promise<string>).catch((error: unknown) => {
-      sha = undefined;
-      throw error;
-    }));
-
-  const run = async (keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await redis.evalsha(await load(), keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      sha = undefined;
-      return redis.evalsha(await load(), keys.length, ...keys, ...args);
-    }
-  };
-
   return {
     async hit(keys, limit, windowMs) {
-      const reply = (await run(keys, [limit, windowMs, randomUUID()])) as number[];
+      const reply = (await slidingWindowScript(redis, keys, [
+        limit,
+        windowMs,
+        randomUUID(),
+      ])) as number[];
       return {
         admitted: reply[0] === 1,
         subjects: keys.map((_, i) => ({
@@ -105,8 +95,21 @@ function tightest(limit: number, subjects: WindowState[]) {
 export type RateLimiterFactory = (operationId: string, rateLimit: RateLimit) => RequestHandler;
 
 /**
- * Limits an operation per anonymous id and per client IP (the cookie is client-controlled, so
- * it alone proves nothing); a request passes only when both have room. Every answer carries
+ * The subjects a request is counted under. A client is its anonymous id and its IP (the cookie
+ * is client-controlled, so it alone proves nothing); a request passes only when both have
+ * room. A user is the signed-in account, whatever session, cookie or address it comes from, so
+ * a stolen session cannot spread its guesses over fresh cookies or addresses.
+ */
+function subjectsOf(req: Request, key: RateLimit['key']): string[] {
+  if (key === 'user') {
+    if (!req.auth) throw new Error('x-rate-limit key: user needs requireSession in front of it');
+    return [`user:${req.auth.userId}`];
+  }
+  return [`anon:${req.anonymousUserId}`, `ip:${ipSubject(peerAddress(req) ?? '')}`];
+}
+
+/**
+ * Limits an operation per subject (see subjectsOf). Every answer carries
  * `X-RateLimit-Limit`, `X-RateLimit-Remaining` (the tighter subject) and `X-RateLimit-Reset`
  * (seconds until that subject frees a slot); a refusal adds `Retry-After`, equal to the reset.
  *
@@ -117,13 +120,10 @@ export type RateLimiterFactory = (operationId: string, rateLimit: RateLimit) => 
  */
 export function createRateLimiter(redis: RedisClient): RateLimiterFactory {
   const window = createSlidingWindow(redis);
-  return (operationId, { limit, windowSeconds }) => {
+  return (operationId, { limit, windowSeconds, key }) => {
     const windowMs = Math.round(windowSeconds * 1000);
     return async (req, res, next) => {
-      const keys = [
-        redisKeys.rateLimit(operationId, `anon:${req.anonymousUserId}`),
-        redisKeys.rateLimit(operationId, `ip:${ipSubject(peerAddress(req) ?? '')}`),
-      ];
+      const keys = subjectsOf(req, key).map((subject) => redisKeys.rateLimit(operationId, subject));
       const outcome = await window.hit(keys, limit, windowMs).catch((error: unknown) => {
         throw new AppError('system:dependency_unavailable', 'Rate limiting is unavailable', {
           cause: error,
