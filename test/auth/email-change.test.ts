@@ -45,7 +45,7 @@ describe('change email', () => {
         to: target,
         template: 'email_change',
         vars: {
-          token: expect.stringMatching(/^[\w-]{43}$/) as unknown,
+          token: expect.stringMatching(/^[0-9a-f-]{36}\.[\w-]{43}$/) as unknown,
           display_name: user.display_name,
         },
       },

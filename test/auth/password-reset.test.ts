@@ -54,7 +54,7 @@ describe('forgot password', () => {
         to: user.email,
         template: 'password_reset',
         vars: {
-          token: expect.stringMatching(/^[\w-]{43}$/) as unknown,
+          token: expect.stringMatching(/^[0-9a-f-]{36}\.[\w-]{43}$/) as unknown,
           display_name: user.display_name,
         },
       },

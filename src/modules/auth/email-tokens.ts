@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerConfig } from '../../config/server.ts';
 import type { RedisClient } from '../../shared/clients/redis.ts';
+import { defineRedisScript } from '../../shared/clients/redis-script.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
 
 export type EmailTokenKind = 'verification' | 'password_reset' | 'email_change';
@@ -21,21 +22,28 @@ export interface EmailTokens {
   consume(kind: EmailTokenKind, token: string): Promise<EmailTokenRecord | undefined>;
 }
 
-const TOKEN_BYTES = 32;
+const SECRET_BYTES = 32;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// One script so that replacing the previous token and storing the new one is atomic: two
-// concurrent issues can never leave two live tokens. The pointer holds the token's key.
-const ISSUE_SCRIPT = `
-local previous = redis.call('GET', KEYS[1])
-if previous then redis.call('DEL', previous) end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-redis.call('SET', KEYS[1], KEYS[2], 'EX', ARGV[2])
-return 1
-`;
+/**
+ * What Redis keeps under the user's one key per kind: the digest of the live token's secret
+ * (never the secret, so a read of Redis yields no usable link) and the flow's data.
+ */
+interface StoredToken {
+  digest: string;
+  record: EmailTokenRecord;
+}
 
-/** Only the digest is stored, so a read of Redis yields no usable link. */
-function digest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+// Redeems the token only while it is the user's live one of its kind, and deletes it in the
+// same step: of two concurrent redemptions exactly one gets the record. ARGV: the digest.
+const consumeScript = defineRedisScript(`
+local stored = redis.call('GET', KEYS[1])
+if not stored or cjson.decode(stored).digest ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return stored`);
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
 }
 
 function ttlSeconds(kind: EmailTokenKind, ttl: ServerConfig['emailTokens']): number {
@@ -47,36 +55,50 @@ function ttlSeconds(kind: EmailTokenKind, ttl: ServerConfig['emailTokens']): num
   return minutes * 60;
 }
 
-function parseRecord(stored: string): EmailTokenRecord | undefined {
-  const value = JSON.parse(stored) as Partial<EmailTokenRecord>;
-  if (typeof value.userId !== 'string') return undefined;
-  return { userId: value.userId, data: value.data ?? {} };
+/** `<user id>.<secret>`: the user id names the token's key, the secret proves the link. */
+function parseToken(token: string): { userId: string; secret: string } | undefined {
+  const dot = token.indexOf('.');
+  const userId = token.slice(0, dot);
+  const secret = token.slice(dot + 1);
+  return dot > 0 && UUID.test(userId) && secret.length > 0 ? { userId, secret } : undefined;
 }
 
-/** Single-use tokens for emailed links, kept in the session Redis (which never evicts). */
+/**
+ * Single-use tokens for emailed links, kept in the session Redis (which never evicts). Each
+ * user has at most one live token of a kind, stored under one key that every step names, so
+ * issuing a token replaces the previous one in a single SET.
+ */
 export function createEmailTokens(
   redis: RedisClient,
   ttl: ServerConfig['emailTokens'],
 ): EmailTokens {
   return {
     async issue(kind, userId, data = {}) {
-      const token = randomBytes(TOKEN_BYTES).toString('base64url');
-      const record: EmailTokenRecord = { userId, data };
-      await redis.eval(
-        ISSUE_SCRIPT,
-        2,
-        redisKeys.userEmailToken(kind, userId),
-        redisKeys.emailToken(kind, digest(token)),
-        JSON.stringify(record),
+      const secret = randomBytes(SECRET_BYTES).toString('base64url');
+      const stored: StoredToken = { digest: digest(secret), record: { userId, data } };
+      await redis.set(
+        redisKeys.emailToken(kind, userId),
+        JSON.stringify(stored),
+        'EX',
         ttlSeconds(kind, ttl),
       );
-      return token;
+      return `${userId}.${secret}`;
     },
 
     async consume(kind, token) {
-      // GETDEL: of two concurrent redemptions exactly one gets the record.
-      const stored = await redis.getdel(redisKeys.emailToken(kind, digest(token)));
-      return stored === null ? undefined : parseRecord(stored);
+      const parsed = parseToken(token);
+      if (!parsed) return undefined;
+      const stored = (await consumeScript(
+        redis,
+        [redisKeys.emailToken(kind, parsed.userId)],
+        [digest(parsed.secret)],
+      )) as string | null;
+      if (stored === null) return undefined;
+      const { record } = JSON.parse(stored) as StoredToken;
+      // The key names the user; a record claiming another one was not written by issue().
+      return record.userId === parsed.userId
+        ? { userId: record.userId, data: record.data }
+        : undefined;
     },
   };
 }

@@ -10,12 +10,12 @@ export const redisKeys = {
   totpTempToken: (tokenHash: string) => `totp_temp_token:${tokenHash}`,
   /** A TOTP code a user just had accepted, refused again while this key lives (replay guard). */
   totpUsedCode: (userId: string, code: string) => `totp_used_code:${userId}:${code}`,
+  /** Wrong answers a user gave to one kind of check (auth/failure-budget.ts) in its window. */
+  failureBudget: (kind: string, userId: string) => `failure_budget:${kind}:${userId}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
-  /** A single-use email token, keyed by the SHA-256 of its value: the value is never stored. */
-  emailToken: (kind: string, tokenHash: string) => `email_token:${kind}:${tokenHash}`,
-  /** Points at a user's live token of one kind, so issuing a new one deletes the old one. */
-  userEmailToken: (kind: string, userId: string) => `user_email_token:${kind}:${userId}`,
+  /** A user's live single-use email token of one kind: its secret's digest and the flow's data. */
+  emailToken: (kind: string, userId: string) => `email_token:${kind}:${userId}`,
   /** Set while a "someone tried to sign up with your address" notice is cooling down. */
   registrationNotice: (userId: string) => `registration_notice:${userId}`,
 } as const;
