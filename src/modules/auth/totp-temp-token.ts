@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RedisClient } from '../../shared/clients/redis.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
+import { defineRedisScript } from '../../shared/clients/redis-script.ts';
 import { execAll } from './redis-exec.ts';
 
 /** How long a password login waits for its TOTP code. */
@@ -8,7 +9,7 @@ export const TOTP_TEMP_TOKEN_TTL_SECONDS = 300;
 
 /**
  * The Redis hash behind a temp token (all values are strings in Redis): `user_id`,
- * `remember_me` ('1' | '0') and `attempts`, the count of wrong codes so far.
+ * `remember_me` ('1' | '0') and `attempts`, the count of codes tried so far.
  */
 export interface TotpTempTokenRecord {
   user_id: string;
@@ -36,44 +37,45 @@ export async function createTotpTempToken(
   return token;
 }
 
-/** Wrong codes a temp token survives; the next wrong one burns it. */
-export const TOTP_TEMP_TOKEN_MAX_WRONG_CODES = 5;
+/** Codes a temp token lets through to a check; the next attempt burns it. */
+export const TOTP_TEMP_TOKEN_MAX_ATTEMPTS = 5;
 
-/** The token's record, or undefined when it is unknown, expired or burned. */
-export async function readTotpTempToken(
-  redis: RedisClient,
-  token: string,
-): Promise<TotpTempTokenRecord | undefined> {
-  const record = await redis.hgetall(redisKeys.totpTempToken(hashTotpTempToken(token)));
-  return record.user_id ? (record as unknown as TotpTempTokenRecord) : undefined;
-}
-
-// Counts only on a live token (HINCRBY alone would recreate an expired one with no TTL) and
-// deletes it past the limit in the same step, so concurrent wrong codes cannot overshoot.
-const RECORD_WRONG_CODE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+// Counts the attempt before the code is evaluated, so concurrent guesses on one token cannot
+// all be evaluated while the count still reads low: of any number of attempts, at most the
+// limit ever reach a code check. Only a live token is counted (HINCRBY alone would recreate
+// an expired one with no TTL), and one past the limit deletes it in the same step.
+// Returns {0} for an unknown token, {-1} when this attempt burned it, else {1, user_id,
+// remember_me}.
+const attemptScript = defineRedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if attempts > tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
-return attempts`;
+if attempts > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return {-1}
+end
+local record = redis.call('HMGET', KEYS[1], 'user_id', 'remember_me')
+return {1, record[1], record[2]}`);
+
+export type TotpTempTokenAttempt =
+  { kind: 'counted'; userId: string; rememberMe: boolean } | { kind: 'burned' } | { kind: 'gone' };
 
 /**
- * Counts a wrong code: 'counted' while the token lives, 'burned' when this one went past the
- * limit, 'gone' when the token had already expired or been used.
+ * Spends one of the token's attempts: 'counted' (with the login it belongs to) while it has
+ * some left, 'burned' when this attempt went past the limit, 'gone' when the token had already
+ * expired, been used or been burned.
  */
-export async function recordWrongTotpCode(
+export async function attemptTotpTempToken(
   redis: RedisClient,
   token: string,
-): Promise<'counted' | 'burned' | 'gone'> {
-  const attempts = Number(
-    await redis.eval(
-      RECORD_WRONG_CODE,
-      1,
-      redisKeys.totpTempToken(hashTotpTempToken(token)),
-      TOTP_TEMP_TOKEN_MAX_WRONG_CODES,
-    ),
-  );
-  if (attempts < 0) return 'gone';
-  return attempts > TOTP_TEMP_TOKEN_MAX_WRONG_CODES ? 'burned' : 'counted';
+): Promise<TotpTempTokenAttempt> {
+  const reply = (await attemptScript(
+    redis,
+    [redisKeys.totpTempToken(hashTotpTempToken(token))],
+    [TOTP_TEMP_TOKEN_MAX_ATTEMPTS],
+  )) as [number, string?, string?];
+  if (reply[0] === 0) return { kind: 'gone' };
+  if (reply[0] === -1) return { kind: 'burned' };
+  return { kind: 'counted', userId: reply[1] ?? '', rememberMe: reply[2] === '1' };
 }
 
 /** Uses the token up; false when another request already did (or it expired meanwhile). */
