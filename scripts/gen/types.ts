@@ -28,6 +28,8 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export interface RateLimit {
   limit: number;
   windowSeconds: number;
+  /** Who is counted: the client (anonymous id and IP, the default) or the signed-in user. */
+  key: 'client' | 'user';
 }
 
 export interface OperationInfo {
@@ -191,19 +193,26 @@ export async function loadContract(): Promise<Contract> {
       if (rawLimit !== undefined) {
         const limit = isObject(rawLimit) ? rawLimit.limit : undefined;
         const windowSeconds = isObject(rawLimit) ? rawLimit.window_seconds : undefined;
-        const keys = isObject(rawLimit) ? Object.keys(rawLimit).sort().join(',') : '';
+        const key = isObject(rawLimit) ? (rawLimit.key ?? 'client') : undefined;
+        const fields = isObject(rawLimit) ? Object.keys(rawLimit).filter((f) => f !== 'key') : [];
         if (
-          keys !== 'limit,window_seconds' ||
+          fields.sort().join(',') !== 'limit,window_seconds' ||
+          (key !== 'client' && key !== 'user') ||
           !Number.isInteger(limit) ||
           !Number.isInteger(windowSeconds) ||
           (limit as number) < 1 ||
           (windowSeconds as number) < 1
         ) {
           problems.push(
-            `${operationId} x-rate-limit must be { limit, window_seconds } with positive integers`,
+            `${operationId} x-rate-limit must be { limit, window_seconds, key? } with positive ` +
+              'integers and key client (the default) or user',
           );
         } else {
-          rateLimit = { limit: limit as number, windowSeconds: windowSeconds as number };
+          rateLimit = { limit: limit as number, windowSeconds: windowSeconds as number, key };
+        }
+        // Who the user is comes from the session, so only a session-required operation has one.
+        if (key === 'user' && !sessionRequired) {
+          problems.push(`${operationId} x-rate-limit key: user needs a session-required operation`);
         }
         if (!codes.includes('rate_limit:exceeded')) {
           problems.push(`${operationId} is rate limited but does not list rate_limit:exceeded`);
@@ -309,7 +318,8 @@ export async function formatGenerated(source: string, relativePath: string): Pro
 function operationsModule(operations: OperationInfo[]): string {
   const entries = operations.map((op) => {
     const rateLimit = op.rateLimit
-      ? `{ limit: ${op.rateLimit.limit}, windowSeconds: ${op.rateLimit.windowSeconds} }`
+      ? `{ limit: ${op.rateLimit.limit}, windowSeconds: ${op.rateLimit.windowSeconds}, ` +
+        `key: ${JSON.stringify(op.rateLimit.key)} }`
       : 'null';
     return (
       `  { operationId: ${JSON.stringify(op.operationId)}, method: ${JSON.stringify(op.method)}, ` +

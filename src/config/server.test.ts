@@ -74,10 +74,32 @@ describe('server configuration', () => {
     expect(config.storage.createBuckets).toBe(false);
   });
 
-  it('When TRUST_PROXY names a hop count or subnets, then Express gets exactly that', () => {
-    expect(loadServerConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
-    expect(loadServerConfig({ TRUST_PROXY: '10.0.0.0/8' }).http.trustProxy).toBe('10.0.0.0/8');
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8', ['10.0.0.0/8']],
+    ['loopback, linklocal,uniquelocal', ['loopback', 'linklocal', 'uniquelocal']],
+    ['192.0.2.7,2001:db8::/32,::1', ['192.0.2.7', '2001:db8::/32', '::1']],
+  ])('When TRUST_PROXY is %j, then Express gets %j', (value, expected) => {
+    expect(loadServerConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
   });
+
+  it('When TRUST_PROXY is unset, then forwarded headers are not trusted', () => {
+    expect(loadServerConfig({}).http.trustProxy).toBe(false);
+  });
+
+  it.each(['yes', 'TRUE', '10.0.0.0/33', '300.1.1.1', 'loopback,nonsense', '::1/129', '-1', '1.5'])(
+    'When TRUST_PROXY is %j, then start-up is refused with the variable named among the problems',
+    (value) => {
+      const problems = problemsOf(() => loadServerConfig({ TRUST_PROXY: value, PORT: 'x' }));
+      expect(problems).toEqual([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^TRUST_PROXY: /),
+      ]);
+    },
+  );
 
   it('When NODE_ENV is unknown, then it is refused', () => {
     expect(problemsOf(() => loadServerConfig({ NODE_ENV: 'staging' }))).toEqual([

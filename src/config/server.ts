@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   ConfigError,
   bool,
@@ -32,11 +33,48 @@ const aes256Key = () =>
     return z.NEVER;
   });
 
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrSubnet(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Express `trust proxy`, checked here so a typo is a start-up error listed with the others
+ * rather than a crash while the app is built (or, worse, a setting that trusts everyone).
+ * Unset or `false`: the socket address is the client (forwarded headers are never trusted);
+ * `true`: every hop is trusted (only behind a proxy that overwrites X-Forwarded-For); a number:
+ * that many hops; otherwise a comma list of `loopback`, `linklocal`, `uniquelocal`, IPs and
+ * CIDR subnets.
+ */
+const trustProxy = () =>
+  optionalStr().transform((value, ctx): boolean | number | string[] => {
+    if (value === undefined || value === 'false') return false;
+    if (value === 'true') return true;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    const bad = entries.filter(
+      (entry) => !TRUST_PROXY_NAMES.has(entry) && !isAddressOrSubnet(entry),
+    );
+    if (bad.length === 0) return entries;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `${bad.map((entry) => JSON.stringify(entry)).join(', ')} is not a hop count, true, ` +
+        'false, loopback, linklocal, uniquelocal, an IP or a CIDR subnet',
+    });
+    return z.NEVER;
+  });
+
 export const serverEnvSpec = {
   ...sharedEnvSpec,
   HOST: { schema: str(), default: '127.0.0.1' },
   PORT: { schema: port(), default: '8000' },
-  TRUST_PROXY: { schema: optionalStr() },
+  TRUST_PROXY: { schema: trustProxy() },
   CORS_ALLOWED_ORIGINS: { schema: list() },
   COOKIE_DOMAIN: { schema: optionalStr() },
   SESSION_SECRET: {
@@ -61,23 +99,16 @@ export const serverEnvSpec = {
   EMAIL_VERIFICATION_TTL_MINUTES: { schema: positiveInt(), default: '1440' },
   PASSWORD_RESET_TTL_MINUTES: { schema: positiveInt(), default: '60' },
   EMAIL_CHANGE_TTL_MINUTES: { schema: positiveInt(), default: '60' },
+  AUTH_FACTOR_FAILURE_LIMIT: { schema: positiveInt(), default: '5' },
+  AUTH_FACTOR_FAILURE_WINDOW_SECS: { schema: positiveInt(), default: '900' },
+  AUTH_PASSWORD_FAILURE_LIMIT: { schema: positiveInt(), default: '5' },
+  AUTH_PASSWORD_FAILURE_WINDOW_SECS: { schema: positiveInt(), default: '900' },
   TOTP_ENCRYPTION_KEY: { schema: aes256Key(), local: LOCAL_TOTP_ENCRYPTION_KEY },
   TOTP_SECRET: {
     schema: str().min(32, 'must be at least 32 characters'),
     local: LOCAL_TOTP_SECRET,
   },
 };
-
-/**
- * Express `trust proxy`: unset means the socket address is the client (never trust
- * forwarded headers blindly); a number is a hop count; anything else is passed through
- * as Express's list of trusted addresses/subnets.
- */
-function parseTrustProxy(value: string | undefined): number | string | false {
-  if (value === undefined || value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
-}
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
   const runtime = readRuntimeEnvironment(env);
@@ -109,7 +140,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
     http: {
       host: e.HOST,
       port: e.PORT,
-      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      trustProxy: e.TRUST_PROXY,
       corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
       apiDocsEnabled: e.API_DOCS_ENABLED ?? runtime === 'development',
       metricsEnabled: e.METRICS_ENABLED,
@@ -138,6 +169,18 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       verificationTtlMinutes: e.EMAIL_VERIFICATION_TTL_MINUTES,
       passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
       emailChangeTtlMinutes: e.EMAIL_CHANGE_TTL_MINUTES,
+    },
+    failureBudgets: {
+      /** Wrong TOTP and backup codes per user (login, enable, disable, regenerate). */
+      factor: {
+        limit: e.AUTH_FACTOR_FAILURE_LIMIT,
+        windowSeconds: e.AUTH_FACTOR_FAILURE_WINDOW_SECS,
+      },
+      /** Wrong passwords per user when re-authenticating (change password, change email). */
+      password: {
+        limit: e.AUTH_PASSWORD_FAILURE_LIMIT,
+        windowSeconds: e.AUTH_PASSWORD_FAILURE_WINDOW_SECS,
+      },
     },
     totp: {
       /** Encrypts TOTP secrets at rest (AES-256-GCM). */

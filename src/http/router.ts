@@ -38,9 +38,10 @@ export interface MountedRoutes {
  *
  * The contract's `x-rate-limit` and `x-turnstile` are applied here to every operation that
  * declares them, pending ones too, after request validation and before the route's own
- * middleware: the rate limit first, so a flood is cut before Turnstile calls Cloudflare. An
- * operation that declares a guard the caller did not supply is a start-up error, so a limit in
- * the contract can never go unenforced.
+ * middleware: the rate limit first, so a flood is cut before Turnstile calls Cloudflare. A
+ * limit keyed by user (`key: user`) waits for the route's own middleware instead, since it is
+ * requireSession that tells who the user is. An operation that declares a guard the caller did
+ * not supply is a start-up error, so a limit in the contract can never go unenforced.
  */
 export function buildRouter(
   routes: RouteDefinition[],
@@ -51,40 +52,43 @@ export function buildRouter(
 ): MountedRoutes {
   const router = Router();
   const seen = new Set<string>();
-  const guardsOf = (operation: ContractOperation): RequestHandler[] => {
-    const applied: RequestHandler[] = [];
-    if (operation.rateLimit) {
-      if (!guards.rateLimit) {
-        throw new Error(
-          `Operation ${operation.operationId} declares x-rate-limit; no limiter given`,
-        );
-      }
-      applied.push(guards.rateLimit(operation.operationId, operation.rateLimit));
+  const limiterOf = (operation: ContractOperation): RequestHandler[] => {
+    if (!operation.rateLimit) return [];
+    if (!guards.rateLimit) {
+      throw new Error(`Operation ${operation.operationId} declares x-rate-limit; no limiter given`);
     }
-    if (operation.turnstile) {
-      if (guards.turnstile === undefined) {
-        throw new Error(`Operation ${operation.operationId} declares x-turnstile; no check given`);
-      }
-      if (guards.turnstile) applied.push(guards.turnstile);
-    }
-    return applied;
+    return [guards.rateLimit(operation.operationId, operation.rateLimit)];
   };
-  const mount = (operationId: OperationId, handlers: RequestHandler[]) => {
+  const turnstileOf = (operation: ContractOperation): RequestHandler[] => {
+    if (!operation.turnstile) return [];
+    if (guards.turnstile === undefined) {
+      throw new Error(`Operation ${operation.operationId} declares x-turnstile; no check given`);
+    }
+    return guards.turnstile ? [guards.turnstile] : [];
+  };
+  const mount = (operationId: OperationId, before: RequestHandler[], handler: RequestHandler) => {
     if (seen.has(operationId)) throw new Error(`Operation ${operationId} is routed twice`);
     seen.add(operationId);
     const operation = findOperation(operationId);
-    router[operation.method](toExpressPath(operation.path), ...guardsOf(operation), ...handlers);
+    const limiter = limiterOf(operation);
+    const perUser = operation.rateLimit?.key === 'user';
+    router[operation.method](
+      toExpressPath(operation.path),
+      ...(perUser ? [] : limiter),
+      ...turnstileOf(operation),
+      ...before,
+      ...(perUser ? limiter : []),
+      handler,
+    );
   };
 
   for (const definition of routes) {
-    mount(definition.operationId, [...definition.before, definition.handler]);
+    mount(definition.operationId, definition.before, definition.handler);
   }
   for (const operationId of pending) {
-    mount(operationId, [
-      () => {
-        throw new AppError('system:not_implemented', `${operationId} is not implemented yet`);
-      },
-    ]);
+    mount(operationId, [], () => {
+      throw new AppError('system:not_implemented', `${operationId} is not implemented yet`);
+    });
   }
   return { router, routed: routes.map((r) => r.operationId), pending: [...pending] };
 }

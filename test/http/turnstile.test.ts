@@ -26,7 +26,7 @@ beforeAll(async () => {
   // forgotPassword gets a limit of one so a test can show the limit runs before Turnstile.
   const options: AppOptions = {
     rateLimits: (operationId, declared) =>
-      operationId === 'forgotPassword' ? { limit: 1, windowSeconds: 60 } : declared,
+      operationId === 'forgotPassword' ? { ...declared, limit: 1, windowSeconds: 60 } : declared,
   };
   guarded = await startTestApp(
     { turnstile: { secretKey: SECRET, verifyUrl: siteverify.url, timeoutMs: TIMEOUT_MS } },

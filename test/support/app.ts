@@ -18,7 +18,11 @@ type ConfigOverrides = { [K in keyof ServerConfig]?: Partial<ServerConfig[K]> };
  * (5 sign-ups an hour per IP) would make tests fail each other. By default the limiter stays in
  * the path, headers and all, with room for any test; rate-limit tests pass their own limits.
  */
-const roomyRateLimits: AppOptions['rateLimits'] = () => ({ limit: 100_000, windowSeconds: 60 });
+const roomyRateLimits: AppOptions['rateLimits'] = (_operationId, declared) => ({
+  ...declared,
+  limit: 100_000,
+  windowSeconds: 60,
+});
 
 /** The real app on port 0 against the test stack, with optional config overrides. */
 export async function startTestApp(

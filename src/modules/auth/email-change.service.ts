@@ -6,7 +6,7 @@ import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { emailExists, updateEmail } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 import { redeemEmailToken } from './redeem-email-token.ts';
-import { reauthenticate } from './password-flows.service.ts';
+import { createReauthentication } from './reauthentication.ts';
 
 type EmailChangeDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 
@@ -17,6 +17,7 @@ const emailTaken = (details: string) => new AppError('user:email_already_exists'
 export function createEmailChangeService(deps: EmailChangeDependencies) {
   const tokens = createEmailTokens(deps.redis.session, deps.config.emailTokens);
   const snapshots = createUserSnapshotCache(deps);
+  const reauthenticate = createReauthentication(deps);
 
   return {
     /**
@@ -24,7 +25,7 @@ export function createEmailChangeService(deps: EmailChangeDependencies) {
      * and a heads-up to the current one; nothing changes until the link comes back.
      */
     async changeEmail(input: { userId: string; password: string; newEmail: string }) {
-      const user = await reauthenticate(deps.db.write, input.userId, input.password);
+      const user = await reauthenticate(input.userId, input.password);
       const newEmail = input.newEmail.trim().toLowerCase();
       // One's own address is taken too: there is nothing to change or confirm.
       if (newEmail === user.email.toLowerCase()) {

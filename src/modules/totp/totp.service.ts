@@ -4,11 +4,8 @@ import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { revokeUserSessions } from '../auth/session-revocation.ts';
-import {
-  consumeTotpTempToken,
-  readTotpTempToken,
-  recordWrongTotpCode,
-} from '../auth/totp-temp-token.ts';
+import { createFailureBudget } from '../auth/failure-budget.ts';
+import { attemptTotpTempToken, consumeTotpTempToken } from '../auth/totp-temp-token.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import { findById } from '../users/users.repository.ts';
 import { isTotpCode, newTotpSecret, totpCodeMatches, totpUri } from './totp-codes.ts';
@@ -47,6 +44,8 @@ export interface TotpStatus {
 const invalidCode = () => new AppError('totp:invalid_code', 'The code is wrong or was just used');
 const tempTokenInvalid = () =>
   new AppError('totp:temp_token_invalid', 'The login step expired; log in again');
+const tooManyAttempts = () =>
+  new AppError('totp:too_many_attempts', 'Too many wrong codes; log in again');
 const notEnabled = () => new AppError('totp:not_enabled', 'TOTP is not enabled');
 const alreadyEnabled = () => new AppError('totp:already_enabled', 'TOTP is already enabled');
 
@@ -54,6 +53,12 @@ export function createTotpService(deps: TotpDependencies) {
   const { encryptionKey, backupCodeSecret } = deps.config.totp;
   const redis = deps.redis.session;
   const snapshots = createUserSnapshotCache(deps);
+  const factorBudget = createFailureBudget(redis, {
+    name: 'totp',
+    policy: deps.config.failureBudgets.factor,
+    lockedCode: 'totp:too_many_attempts',
+    lockedMessage: 'Too many wrong codes for this account',
+  });
 
   // The primary everywhere: TOTP state is read right before it is changed.
   async function loadUser(userId: string): Promise<UserRow> {
@@ -75,18 +80,24 @@ export function createTotpService(deps: TotpDependencies) {
     return fresh === 'OK';
   }
 
-  /** A TOTP code or a backup code of an enabled user; a matching backup code is used up. */
+  /**
+   * A TOTP code or a backup code of an enabled user; a matching backup code is used up. Every
+   * check draws on the user's failure budget, whichever operation makes it.
+   */
   async function acceptCode(user: UserRow, code: string): Promise<boolean> {
-    if (user.totp_secret === null) return false;
-    if (isTotpCode(code)) {
-      return acceptTotpCode(user.id, decryptTotpSecret(encryptionKey, user.totp_secret), code);
-    }
-    const stored = user.totp_backup_codes ?? [];
-    if (stored.length === 0) {
-      throw new AppError('totp:backup_code_exhausted', 'No unused backup codes are left');
-    }
-    const match = findBackupCodeHash(stored, hashBackupCode(backupCodeSecret, code));
-    return match !== undefined && consumeBackupCode(deps.db.write, user.id, match);
+    const secret = user.totp_secret;
+    if (secret === null) return false;
+    return factorBudget.guard(user.id, async () => {
+      if (isTotpCode(code)) {
+        return acceptTotpCode(user.id, decryptTotpSecret(encryptionKey, secret), code);
+      }
+      const stored = user.totp_backup_codes ?? [];
+      if (stored.length === 0) {
+        throw new AppError('totp:backup_code_exhausted', 'No unused backup codes are left');
+      }
+      const match = findBackupCodeHash(stored, hashBackupCode(backupCodeSecret, code));
+      return match !== undefined && consumeBackupCode(deps.db.write, user.id, match);
+    });
   }
 
   async function loadEnabledUser(userId: string): Promise<UserRow> {
@@ -127,7 +138,8 @@ export function createTotpService(deps: TotpDependencies) {
         throw new AppError('general:bad_request', 'Start a TOTP setup first');
       }
       const secret = decryptTotpSecret(encryptionKey, user.totp_secret);
-      if (!(await acceptTotpCode(userId, secret, code))) throw invalidCode();
+      const accepted = await factorBudget.guard(userId, () => acceptTotpCode(userId, secret, code));
+      if (!accepted) throw invalidCode();
       const { codes, hashes } = newBackupCodes();
       const enabled = await enableTotp(deps.db.write, userId, {
         encryptedSecret: user.totp_secret,
@@ -140,31 +152,26 @@ export function createTotpService(deps: TotpDependencies) {
     },
 
     /**
-     * The second login step. A wrong code counts against the temp token, which is burned past
-     * the limit; a right one uses the token up, so one token yields one session.
+     * The second login step. Each attempt is counted against the temp token before its code is
+     * checked, and the token is burned past the limit; a right code uses the token up, so one
+     * token yields one session.
      */
     async verifyLogin(input: {
       tempToken: string;
       code: string;
     }): Promise<{ userId: string; rememberMe: boolean }> {
-      const record = await readTotpTempToken(redis, input.tempToken);
-      if (!record) throw tempTokenInvalid();
-      const user = await findById(deps.db.write, record.user_id);
+      const attempt = await attemptTotpTempToken(redis, input.tempToken);
+      if (attempt.kind === 'gone') throw tempTokenInvalid();
+      if (attempt.kind === 'burned') throw tooManyAttempts();
+      const user = await findById(deps.db.write, attempt.userId);
       // Deleted, or TOTP turned off, since the password step: that step no longer holds.
       if (!user || user.totp_enabled_at === null) {
         await consumeTotpTempToken(redis, input.tempToken);
         throw tempTokenInvalid();
       }
-      if (!(await acceptCode(user, input.code))) {
-        const outcome = await recordWrongTotpCode(redis, input.tempToken);
-        if (outcome === 'gone') throw tempTokenInvalid();
-        if (outcome === 'burned') {
-          throw new AppError('totp:too_many_attempts', 'Too many wrong codes; log in again');
-        }
-        throw invalidCode();
-      }
+      if (!(await acceptCode(user, input.code))) throw invalidCode();
       if (!(await consumeTotpTempToken(redis, input.tempToken))) throw tempTokenInvalid();
-      return { userId: user.id, rememberMe: record.remember_me === '1' };
+      return { userId: user.id, rememberMe: attempt.rememberMe };
     },
 
     async status(userId: string): Promise<TotpStatus> {

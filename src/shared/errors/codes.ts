@@ -30,6 +30,7 @@ export const errorStatuses = {
   'password:incorrect': 400,
   'password:same_as_current': 400,
   'password:not_set': 400,
+  'password:too_many_attempts': 429,
   'totp:already_enabled': 409,
   'totp:not_enabled': 400,
   'totp:invalid_code': 400,
