@@ -162,9 +162,9 @@ describe('POST /v0/auth/login', () => {
     expect((await me(second)).status).toBe(200);
   });
 
-  it('When the password is over 1 KiB, then it is refused as a validation error before any hashing', async () => {
+  it('When the password is over 128 characters, then it is refused as a validation error before any hashing', async () => {
     const { user } = await createUser(app.deps);
-    const response = await login({ email: user.email, password: 'x'.repeat(1025) });
+    const response = await login({ email: user.email, password: 'x'.repeat(129) });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { code: string; details: string };
     expect(body.code).toBe('general:validation_error');
