@@ -9,6 +9,7 @@ import {
   type SessionFields,
   type SessionPolicy,
 } from '../modules/auth/session-record.ts';
+import type { SessionSteps } from '../modules/auth/auth.service.ts';
 import type { UserSnapshot } from '../modules/users/user-snapshot.ts';
 
 declare module 'express-session' {
@@ -159,6 +160,18 @@ export async function establishSession(
   state.expired = false;
   state.authenticated = Promise.resolve({ auth });
   setAuth(req, auth);
+}
+
+/** Signing in on this request as the steps a service orders around its own writes. */
+export function sessionSteps(
+  req: Request,
+  res: Response,
+  input: { userId: string; rememberMe: boolean },
+): SessionSteps {
+  return {
+    establish: () => establishSession(req, input),
+    discard: () => destroyCurrentSession(req, res),
+  };
 }
 
 async function authenticate(

@@ -1,8 +1,8 @@
 import {
   currentAuth,
   destroyCurrentSession,
-  establishSession,
   requireSession,
+  sessionSteps,
   signedInUser,
 } from '../../http/session.ts';
 import { requestIp } from '../../http/request-ip.ts';
@@ -12,7 +12,7 @@ import type { SessionsService } from './sessions.service.ts';
 
 export function authRoutes(auth: AuthService, sessions: SessionsService) {
   return [
-    route('login', async ({ body, req }) => {
+    route('login', async ({ body, req, res }) => {
       const rememberMe = body.remember_me ?? false;
       const outcome = await auth.login({ email: body.email, password: body.password, rememberMe });
       if (outcome.kind === 'totp_required') {
@@ -21,8 +21,11 @@ export function authRoutes(auth: AuthService, sessions: SessionsService) {
           body: { totp_required: true as const, temp_token: outcome.tempToken },
         };
       }
-      await establishSession(req, { userId: outcome.userId, rememberMe });
-      await auth.recordLogin({ userId: outcome.userId, ip: requestIp(req) });
+      await auth.signIn(
+        { userId: outcome.userId, ip: requestIp(req) },
+        sessionSteps(req, res, { userId: outcome.userId, rememberMe }),
+        'Logged in with a password',
+      );
       return { status: 204 };
     }),
 

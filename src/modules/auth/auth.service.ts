@@ -1,4 +1,5 @@
 import type { Dependencies } from '../../dependencies.ts';
+import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { insertActionLog } from '../action-logs/action-logs.repository.ts';
 import type { UserSnapshot } from '../users/user-snapshot.ts';
@@ -24,12 +25,25 @@ export interface Actor {
   ip: string;
 }
 
+/** The HTTP layer's two steps of a sign-in, which the service orders around its own writes. */
+export interface SessionSteps {
+  /** Stores the new session; its cookie goes out with the response. */
+  establish(): Promise<void>;
+  /** Ends the session `establish` stored. */
+  discard(): Promise<void>;
+}
+
 const invalidCredentials = () =>
   new AppError('auth:invalid_credentials', 'Invalid email or password');
 
 export function createAuthService(deps: AuthDependencies) {
-  const recordAction = (action: 'auth:login' | 'auth:logout', actor: Actor, summary: string) =>
-    insertActionLog(deps.db.write, {
+  const recordAction = (
+    executor: Executor,
+    action: 'auth:login' | 'auth:logout',
+    actor: Actor,
+    summary: string,
+  ) =>
+    insertActionLog(executor, {
       action,
       actor_id: actor.userId,
       actor_ip: actor.ip,
@@ -65,12 +79,28 @@ export function createAuthService(deps: AuthDependencies) {
       return { kind: 'signed_in', userId: user.id };
     },
 
-    async recordLogin(actor: Actor): Promise<void> {
-      await recordAction('auth:login', actor, 'Logged in with a password');
+    /**
+     * Signs the user in and writes `auth:login` as one unit. The log row is written first, in
+     * a transaction that commits only once the session is stored: a failed write leaves no
+     * session (and so no usable cookie on the error response), a failed session leaves no
+     * log row, and should the commit itself fail, the stored session is ended again.
+     */
+    async signIn(actor: Actor, session: SessionSteps, summary: string): Promise<void> {
+      let established = false;
+      try {
+        await withTransaction(deps.db.write, async (trx) => {
+          await recordAction(trx, 'auth:login', actor, summary);
+          await session.establish();
+          established = true;
+        });
+      } catch (error) {
+        if (established) await session.discard();
+        throw error;
+      }
     },
 
     async recordLogout(actor: Actor): Promise<void> {
-      await recordAction('auth:logout', actor, 'Logged out');
+      await recordAction(deps.db.write, 'auth:logout', actor, 'Logged out');
     },
 
     /** The signed-in user as they see themselves; the snapshot comes from the session check. */

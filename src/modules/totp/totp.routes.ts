@@ -1,4 +1,4 @@
-import { currentAuth, establishSession, requireSession } from '../../http/session.ts';
+import { currentAuth, requireSession, sessionSteps } from '../../http/session.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from '../auth/auth.service.ts';
@@ -21,13 +21,16 @@ export function totpRoutes(totp: TotpService, auth: AuthService) {
       [requireSession],
     ),
 
-    route('totpVerify', async ({ body, req }) => {
+    route('totpVerify', async ({ body, req, res }) => {
       const { userId, rememberMe } = await totp.verifyLogin({
         tempToken: body.temp_token,
         code: body.code,
       });
-      await establishSession(req, { userId, rememberMe });
-      await auth.recordLogin({ userId, ip: requestIp(req) });
+      await auth.signIn(
+        { userId, ip: requestIp(req) },
+        sessionSteps(req, res, { userId, rememberMe }),
+        'Logged in with a password and a second factor',
+      );
       return { status: 204 };
     }),
 
