@@ -21,6 +21,7 @@ import { buildRouter, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
+import { createAccountEmailService } from './modules/auth/account-email.service.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createEmailChangeService } from './modules/auth/email-change.service.ts';
@@ -147,13 +148,18 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const auth = createAuthService(deps);
   const rateLimiter = createRateLimiter(deps.redis.session);
   const verification = createVerificationService(deps);
+  const accountEmails = createAccountEmailService({ ...deps, sessionRedis: deps.redis.session });
   const { secretKey, ...turnstileConfig } = config.turnstile;
   const api = buildRouter(
     [
       ...authRoutes(auth, createSessionsService(deps)),
       ...totpRoutes(createTotpService(deps), auth),
-      ...accountRoutes(createPasswordFlowsService(deps), createEmailChangeService(deps)),
-      ...verificationRoutes(verification),
+      ...accountRoutes(
+        createPasswordFlowsService(deps),
+        createEmailChangeService(deps),
+        accountEmails,
+      ),
+      ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
     ],
     undefined,

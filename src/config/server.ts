@@ -96,9 +96,6 @@ export const serverEnvSpec = {
     default: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
   },
   TURNSTILE_TIMEOUT_MS: { schema: positiveInt(), default: '5000' },
-  EMAIL_VERIFICATION_TTL_MINUTES: { schema: positiveInt(), default: '1440' },
-  PASSWORD_RESET_TTL_MINUTES: { schema: positiveInt(), default: '60' },
-  EMAIL_CHANGE_TTL_MINUTES: { schema: positiveInt(), default: '60' },
   AUTH_FACTOR_FAILURE_LIMIT: { schema: positiveInt(), default: '5' },
   AUTH_FACTOR_FAILURE_WINDOW_SECS: { schema: positiveInt(), default: '900' },
   AUTH_PASSWORD_FAILURE_LIMIT: { schema: positiveInt(), default: '5' },
@@ -164,11 +161,6 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       secretKey: e.TURNSTILE_SECRET_KEY,
       verifyUrl: e.TURNSTILE_VERIFY_URL,
       timeoutMs: e.TURNSTILE_TIMEOUT_MS,
-    },
-    emailTokens: {
-      verificationTtlMinutes: e.EMAIL_VERIFICATION_TTL_MINUTES,
-      passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
-      emailChangeTtlMinutes: e.EMAIL_CHANGE_TTL_MINUTES,
     },
     failureBudgets: {
       /** Wrong TOTP and backup codes per user (login, enable, disable, regenerate). */

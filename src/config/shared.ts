@@ -46,6 +46,9 @@ export const sharedEnvSpec = {
   SEARCH_ENGINE: { schema: z.enum(['postgres', 'meilisearch']), default: 'postgres' },
   MEILISEARCH_URL: { schema: url().optional() },
   MEILISEARCH_API_KEY: { schema: optionalStr() },
+  EMAIL_VERIFICATION_TTL_MINUTES: { schema: positiveInt(), default: '1440' },
+  PASSWORD_RESET_TTL_MINUTES: { schema: positiveInt(), default: '60' },
+  EMAIL_CHANGE_TTL_MINUTES: { schema: positiveInt(), default: '60' },
   FRONTEND_HOST: { schema: url(), local: 'http://localhost:3000' },
   FRONTEND_PATH_VERIFY_EMAIL: { schema: str(), default: '/verify-email' },
   FRONTEND_PATH_RESET_PASSWORD: { schema: str(), default: '/reset-password' },
@@ -106,6 +109,12 @@ export function buildSharedConfig(e: ParsedEnv<typeof sharedEnvSpec>, runtime: R
         engine: e.SEARCH_ENGINE,
         meilisearchUrl: e.MEILISEARCH_URL,
         meilisearchApiKey: e.MEILISEARCH_API_KEY,
+      },
+      /** Lifetimes of the single-use links mailed to users: the server and the worker issue them. */
+      emailTokens: {
+        verificationTtlMinutes: e.EMAIL_VERIFICATION_TTL_MINUTES,
+        passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
+        emailChangeTtlMinutes: e.EMAIL_CHANGE_TTL_MINUTES,
       },
       frontend: {
         host: e.FRONTEND_HOST.replace(/\/+$/, ''),

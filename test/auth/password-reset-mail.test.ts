@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
 import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
 import { jobStreams } from '../../src/shared/constants/jobs.ts';
-import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
+import { createAccountEmailConsumer } from '../../worker/consumers/account-email.consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createUser } from '../support/factories.ts';
 import { postJson } from '../support/http.ts';
@@ -22,7 +22,14 @@ beforeAll(async () => {
   catcher = await startMailCatcher();
   mailer = createMailer({ ...config.smtp, host: catcher.host, port: catcher.port });
   harness = await createRunnerHarness();
-  await harness.start([await createEmailConsumer({ mailer, config })]);
+  await harness.start([
+    await createAccountEmailConsumer({
+      mailer,
+      config,
+      db: app.deps.db,
+      redis: app.deps.redis.session,
+    }),
+  ]);
 });
 afterAll(async () => {
   await harness?.close();
@@ -38,20 +45,20 @@ const post = async (path: string, body: unknown) =>
  * The outbox rows the API wrote for one address, published as the relay publishes them (the
  * shared outbox belongs to every test process, so no relay runs over it here).
  */
-async function relayEmailJobsTo(to: string): Promise<void> {
+async function relayAccountEmailJobsFor(email: string): Promise<void> {
   const rows: { id: string; payload: unknown }[] = await app.deps.db
     .write('outbox')
-    .where({ subject: jobStreams.email.subject })
-    .whereRaw("payload->>'to' = ?", [to])
+    .where({ subject: jobStreams.accountEmail.subject })
+    .whereRaw("payload->>'email' = ?", [email])
     .select('id', 'payload');
-  for (const row of rows) await harness.publish('email', row.payload, row.id);
+  for (const row of rows) await harness.publish('accountEmail', row.payload, row.id);
 }
 
 it('When a user forgets the password, then the reset email arrives by SMTP and the token in its link sets a new password', async () => {
   const { user } = await createUser(app.deps);
   expect(await post('/v0/auth/forgot-password', { email: user.email })).toBe(204);
 
-  await relayEmailJobsTo(user.email);
+  await relayAccountEmailJobsFor(user.email);
   const mail = await catcher.waitForMail(user.email);
 
   const linkPrefix = `${config.frontend.host}${config.frontend.paths.resetPassword}?token=`;

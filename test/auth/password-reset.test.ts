@@ -2,11 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import {
-  emailJobsTo as outboxEmailJobsTo,
-  latestMailedToken,
-  mailedTokens,
-} from '../support/outbox.ts';
+import { accountEmailJobsFor, composeLatestAccountEmail } from '../support/outbox.ts';
 import { meStatus as meStatusAt, postAnswer } from '../support/http.ts';
 import { createUser, signIn } from '../support/factories.ts';
 
@@ -26,13 +22,15 @@ const reset = (token: string, newPassword: string) =>
   post('/v0/auth/reset-password', { token, new_password: newPassword });
 const newPassword = () => `new-${randomBytes(12).toString('base64url')}`;
 
-const emailJobsTo = (to: string) => outboxEmailJobsTo(app.deps.db.write, to);
-
-const resetTokens = (to: string) => mailedTokens(app.deps.db.write, to, 'password_reset');
+const jobsFor = (email: string) => accountEmailJobsFor(app.deps.db.write, email);
+/** What the worker makes of the latest request for the address. */
+const composed = (email: string) => composeLatestAccountEmail(app.deps, email);
 
 async function requestResetToken(email: string): Promise<string> {
   expect((await forgot(email)).status).toBe(204);
-  return latestMailedToken(app.deps.db.write, email, 'password_reset');
+  const email_ = await composed(email);
+  if (email_?.template !== 'password_reset') throw new Error(`no reset email for ${email}`);
+  return email_.vars.token;
 }
 
 const meStatus = (cookie: string) => meStatusAt(app.baseUrl, cookie);
@@ -42,26 +40,24 @@ async function loginStatus(email: string, password: string): Promise<number> {
 }
 
 describe('forgot password', () => {
-  it('When a user with a password asks, then a password_reset email with a token and the display name is enqueued to their address', async () => {
+  it('When a user with a password asks, then a request for the lowercased address is queued, and the worker turns it into a password_reset email with a token', async () => {
     const { user } = await createUser(app.deps);
 
     const response = await forgot(user.email.toUpperCase());
 
     expect(response).toEqual({ status: 204, body: '' });
-    const jobs = await emailJobsTo(user.email);
-    expect(jobs).toEqual([
-      {
-        to: user.email,
-        template: 'password_reset',
-        vars: {
-          token: expect.stringMatching(/^[0-9a-f-]{36}\.[\w-]{43}$/) as unknown,
-          display_name: user.display_name,
-        },
+    expect(await jobsFor(user.email)).toEqual([{ flow: 'password_reset', email: user.email }]);
+    expect(await composed(user.email)).toEqual({
+      to: user.email,
+      template: 'password_reset',
+      vars: {
+        token: expect.stringMatching(new RegExp(`^${user.id}\\.[\\w-]{43}$`)) as unknown,
+        display_name: user.display_name,
       },
-    ]);
+    });
   });
 
-  it('When the email is unknown, then the answer is identical to a known one and nothing is enqueued (no enumeration)', async () => {
+  it('When the email is unknown, then the answer and the work in the request are identical to a known one: one queued job each, and the worker mails nobody (no enumeration, no timing tell)', async () => {
     const { user } = await createUser(app.deps);
     const unknown = `nobody-${randomBytes(6).toString('hex')}@example.test`;
 
@@ -70,15 +66,18 @@ describe('forgot password', () => {
 
     expect(stranger).toEqual(known);
     expect(stranger).toEqual({ status: 204, body: '' });
-    expect(await emailJobsTo(unknown)).toEqual([]);
-    expect(await resetTokens(user.email)).toHaveLength(1);
+    expect(await jobsFor(unknown)).toEqual([{ flow: 'password_reset', email: unknown }]);
+    expect(await jobsFor(user.email)).toEqual([{ flow: 'password_reset', email: user.email }]);
+    expect(await composed(unknown)).toBeUndefined();
+    expect(await composed(user.email)).toMatchObject({ to: user.email });
   });
 
-  it('When the account has no password (OAuth only), then the answer is 204 and no email is enqueued', async () => {
+  it('When the account has no password (OAuth only), then the answer is 204 and the worker mails nothing', async () => {
     const { user } = await createUser(app.deps, { password: null });
 
     expect(await forgot(user.email)).toEqual({ status: 204, body: '' });
-    expect(await emailJobsTo(user.email)).toEqual([]);
+    expect(await jobsFor(user.email)).toHaveLength(1);
+    expect(await composed(user.email)).toBeUndefined();
   });
 
   it('When the email is malformed, then 400 general:validation_error', async () => {

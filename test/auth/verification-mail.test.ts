@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutboxRelay, type OutboxRelay } from '../../src/bridge/relay.ts';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
 import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
+import { createAccountEmailConsumer } from '../../worker/consumers/account-email.consumer.ts';
 import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { cookieFrom, createUser } from '../support/factories.ts';
@@ -18,7 +19,8 @@ import { newSignUp, signUp } from '../users/support/sign-up.ts';
 /**
  * The whole path of a sign-up email: the app writes the job to the outbox in the sign-up's
  * transaction, the relay publishes it to JetStream, the worker's email consumer renders it
- * and sends it over SMTP, and the link in the received mail verifies the account.
+ * and sends it over SMTP, and the link in the received mail verifies the account. A resend
+ * takes the account-email consumer's path, which decides and mints the link in the worker.
  *
  * The app gets an outbox table of its own (a private schema ahead of public on the search
  * path) and the relay a private NATS: a relay claims every pending row it sees, so sharing
@@ -40,7 +42,15 @@ beforeAll(async () => {
   catcher = await startMailCatcher();
   mailer = createMailer({ ...config.smtp, host: catcher.host, port: catcher.port });
   harness = await createRunnerHarness();
-  await harness.start([await createEmailConsumer({ mailer, config })]);
+  await harness.start([
+    await createEmailConsumer({ mailer, config }),
+    await createAccountEmailConsumer({
+      mailer,
+      config,
+      db: app.deps.db,
+      redis: app.deps.redis.session,
+    }),
+  ]);
   relay = startOutboxRelay({
     db: app.deps.db.write,
     nats: harness.nats,

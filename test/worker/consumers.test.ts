@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
+import { closeRedis, createRedis, type RedisClient } from '../../src/shared/clients/redis.ts';
 import { createStorage, type Storage } from '../../src/shared/clients/s3.ts';
 import { createPostgresSearchEngine } from '../../src/shared/clients/search/postgres-engine.ts';
 import type { SearchEngine } from '../../src/shared/clients/search/search-engine.ts';
@@ -25,6 +26,7 @@ let db: Database;
 let storage: Storage;
 let search: SearchEngine;
 let mailer: Mailer;
+let redis: RedisClient;
 const userIds: string[] = [];
 const contentKeys: string[] = [];
 
@@ -81,13 +83,15 @@ beforeAll(async () => {
   harness = await createRunnerHarness();
   // The email consumer has its own tests (email-consumer.test.ts); this mailer never sends.
   mailer = createMailer(config.smtp);
+  redis = await createRedis(config.redis.sessionUrl, 'worker-consumers-test');
   await harness.start(
-    await createConsumers({ config, db, storage, search, mailer, nats: harness.nats }),
+    await createConsumers({ config, db, redis, storage, search, mailer, nats: harness.nats }),
   );
 });
 
 afterAll(async () => {
   await harness?.close();
+  if (redis) await closeRedis(redis);
   mailer?.close();
   if (db) {
     const posts = await db.write('posts').whereIn('author_id', userIds).pluck('id');

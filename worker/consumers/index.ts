@@ -1,4 +1,5 @@
 import type { ConsumerDefinition } from '../runner.ts';
+import { createAccountEmailConsumer } from './account-email.consumer.ts';
 import { createDeleteContentConsumer } from './delete-content.consumer.ts';
 import type { ConsumerDependencies } from './dependencies.ts';
 import { createEmailConsumer } from './email.consumer.ts';
@@ -16,6 +17,7 @@ export type { ConsumerDependencies } from './dependencies.ts';
 export async function createConsumers(deps: ConsumerDependencies): Promise<ConsumerDefinition[]> {
   return [
     await createEmailConsumer(deps),
+    await createAccountEmailConsumer(deps),
     createIndexPostConsumer(deps),
     createIndexUserConsumer(deps),
     createReindexPostsConsumer(deps),

@@ -1,13 +1,19 @@
 import { currentAuth, requireSession } from '../../http/session.ts';
 import { route } from '../../http/typed-handler.ts';
+import type { AccountEmailService } from './account-email.service.ts';
 import type { EmailChangeService } from './email-change.service.ts';
 import type { PasswordFlowsService } from './password-flows.service.ts';
 
 /** Password reset and change, and email change: the account's credentials. */
-export function accountRoutes(passwords: PasswordFlowsService, emails: EmailChangeService) {
+export function accountRoutes(
+  passwords: PasswordFlowsService,
+  emails: EmailChangeService,
+  accountEmails: AccountEmailService,
+) {
   return [
+    // 204 whatever the address: the worker decides whether it gets a link (no enumeration).
     route('forgotPassword', async ({ body }) => {
-      await passwords.forgotPassword(body.email);
+      await accountEmails.request('password_reset', body.email);
       return { status: 204 };
     }),
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ServerConfig } from '../../config/server.ts';
+import type { SharedConfig } from '../../config/shared.ts';
 import type { RedisClient } from '../../shared/clients/redis.ts';
 import { defineRedisScript } from '../../shared/clients/redis-script.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
@@ -46,7 +46,7 @@ function digest(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-function ttlSeconds(kind: EmailTokenKind, ttl: ServerConfig['emailTokens']): number {
+function ttlSeconds(kind: EmailTokenKind, ttl: SharedConfig['emailTokens']): number {
   const minutes = {
     verification: ttl.verificationTtlMinutes,
     password_reset: ttl.passwordResetTtlMinutes,
@@ -70,7 +70,7 @@ function parseToken(token: string): { userId: string; secret: string } | undefin
  */
 export function createEmailTokens(
   redis: RedisClient,
-  ttl: ServerConfig['emailTokens'],
+  ttl: SharedConfig['emailTokens'],
 ): EmailTokens {
   return {
     async issue(kind, userId, data = {}) {

@@ -3,7 +3,7 @@ import type { Dependencies } from '../../dependencies.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
-import { findByEmail, updatePassword } from '../users/users.repository.ts';
+import { updatePassword } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 import { redeemEmailToken } from './redeem-email-token.ts';
 import { hashPassword } from './password.ts';
@@ -21,22 +21,6 @@ export function createPasswordFlowsService(deps: PasswordFlowsDependencies) {
   const reauthenticate = createReauthentication(deps);
 
   return {
-    /**
-     * Mails a reset link to an account that has a password, and does nothing otherwise; the
-     * caller answers the same either way, so whether an address is registered never leaks.
-     */
-    async forgotPassword(email: string): Promise<void> {
-      const user = await findByEmail(deps.db.write, email);
-      if (!user?.password) return;
-      // The address travels with the token: a link mailed before an email change dies with it.
-      const token = await tokens.issue('password_reset', user.id, { email: user.email });
-      await enqueueJob(deps.db.write, 'email', {
-        to: user.email,
-        template: 'password_reset',
-        vars: { token, display_name: user.display_name },
-      });
-    },
-
     /** Sets a new password with a reset token and ends every session of the account. */
     async resetPassword(token: string, newPassword: string): Promise<void> {
       const redeemed = await redeemEmailToken(tokens, deps.db.write, {

@@ -1,8 +1,12 @@
 import { establishSession } from '../../http/session.ts';
 import { route } from '../../http/typed-handler.ts';
+import type { AccountEmailService } from './account-email.service.ts';
 import type { VerificationService } from './verification.service.ts';
 
-export function verificationRoutes(verification: VerificationService) {
+export function verificationRoutes(
+  verification: VerificationService,
+  accountEmails: AccountEmailService,
+) {
   return [
     // Following the emailed link proves the address and signs the user in on this browser.
     route('verifyEmail', async ({ body, req }) => {
@@ -11,8 +15,9 @@ export function verificationRoutes(verification: VerificationService) {
       return { status: 204 };
     }),
 
+    // 204 whatever the address: the worker decides whether it gets a link (no enumeration).
     route('resendVerificationEmail', async ({ body }) => {
-      await verification.resendVerificationEmail(body.email);
+      await accountEmails.request('verification', body.email);
       return { status: 204 };
     }),
   ];

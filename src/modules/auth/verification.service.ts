@@ -4,7 +4,7 @@ import type { UserRow } from '../../shared/db/rows.ts';
 import type { Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
-import { findByEmail, markVerified } from '../users/users.repository.ts';
+import { markVerified } from '../users/users.repository.ts';
 import { createEmailTokens } from './email-tokens.ts';
 import { redeemEmailToken } from './redeem-email-token.ts';
 
@@ -57,17 +57,6 @@ export function createVerificationService(deps: VerificationDependencies) {
       if (!(await markVerified(deps.db.write, user.id))) throw alreadyVerified();
       await snapshots.invalidate(user.id);
       return { userId: user.id };
-    },
-
-    /**
-     * Mails a fresh link to an unverified account and does nothing otherwise; the caller
-     * answers the same either way, so the address's status never leaks.
-     */
-    async resendVerificationEmail(email: string): Promise<void> {
-      // The primary: a resend right after signing up must find the new account.
-      const user = await findByEmail(deps.db.write, email);
-      if (!user || user.verified_at !== null) return;
-      await sendVerificationEmail(deps.db.write, user);
     },
   };
 }

@@ -9,6 +9,17 @@ export const jobStreams = {
     durable: 'email-consumer',
     concurrency: 2,
   },
+  /**
+   * A password reset or verification link asked for by address. Whether the address has an
+   * account that gets one is decided by the worker, so the request does the same work either
+   * way and its timing cannot tell known from unknown addresses.
+   */
+  accountEmail: {
+    stream: 'axumkit_jobs_account_email',
+    subject: 'axumkit.jobs.account_email',
+    durable: 'account-email-consumer',
+    concurrency: 2,
+  },
   indexPost: {
     stream: 'axumkit_jobs_index_post',
     subject: 'axumkit.jobs.index.post',

@@ -26,6 +26,7 @@ export const jobPayloadSchemas = {
     emailJob('email_change', linkEmailVars),
     emailJob('notice', z.strictObject({ message: text, title: text.optional() })),
   ]),
+  accountEmail: z.object({ flow: z.enum(['password_reset', 'verification']), email: z.email() }),
   indexPost: z.object({ post_id: uuid, action: indexAction }),
   indexUser: z.object({ user_id: uuid, action: indexAction }),
   reindexPosts: reindex,
