@@ -13,7 +13,7 @@ import {
   PASSWORD_MAX_BYTES,
   verifyPassword,
 } from './password.ts';
-import { revokeUserSessions } from './session-revocation.ts';
+import { revokeUserSessions } from './session/session.revocation.ts';
 
 type PasswordFlowsDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 

@@ -1,4 +1,4 @@
-import { currentAuth, establishSession, requireSession } from '../../http/session.ts';
+import { currentAuth, establishSession, requireSession } from '../auth/session/session.port.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from '../auth/auth.service.ts';
