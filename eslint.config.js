@@ -16,6 +16,16 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/require-await': 'off',
       'no-console': ['error', { allow: ['warn', 'error'] }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          // dependency-cruiser reads `import x, { type Y }` as type-only, which would carry a
+          // value import past the layer rules that let types through.
+          selector:
+            "ImportDeclaration:has(ImportDefaultSpecifier):has(ImportSpecifier[importKind='type'])",
+          message: 'Import the types in their own `import type` statement.',
+        },
+      ],
     },
   },
   {

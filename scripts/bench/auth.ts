@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { hashPassword } from '../../src/modules/auth/password.ts';
-import { revokeUserSessions } from '../../src/modules/auth/session-revocation.ts';
+import { revokeUserSessions } from '../../src/modules/auth/session/session.revocation.ts';
 import { closeRedis, createRedis } from '../../src/shared/clients/redis.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { createDatabase } from '../../src/shared/db/knex.ts';

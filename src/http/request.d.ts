@@ -1,5 +1,5 @@
 import 'express-serve-static-core';
-import type { AuthContext } from './session.ts';
+import type { AuthContext } from '../modules/auth/session/session.port.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -1,10 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionStore, sessionMiddleware } from '../../src/http/middleware/session.ts';
-import { establishSession, optionalSession } from '../../src/http/session.ts';
-import { revokeUserSessions } from '../../src/modules/auth/session-revocation.ts';
-import { EXPIRED_NOTICE_MS, type SessionFields } from '../../src/modules/auth/session-record.ts';
+import {
+  establishSession,
+  optionalSession,
+  sessionMiddleware,
+} from '../../src/modules/auth/session/session.port.ts';
+import {
+  EXPIRED_NOTICE_MS,
+  type SessionFields,
+} from '../../src/modules/auth/session/session.policy.ts';
+import { revokeUserSessions } from '../../src/modules/auth/session/session.revocation.ts';
+import { SessionStore } from '../../src/modules/auth/session/session.store.ts';
 import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import type { ActionLogRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';

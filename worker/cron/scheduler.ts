@@ -1,4 +1,5 @@
-import cron, { type Logger as NodeCronLogger } from 'node-cron';
+import cron from 'node-cron';
+import type { Logger as NodeCronLogger } from 'node-cron';
 import type { Registry } from 'prom-client';
 import type { WorkerConfig } from '../../src/config/worker.ts';
 import type { Logger } from '../../src/shared/logger.ts';

@@ -1,4 +1,4 @@
-import { currentAuth, requireSession } from '../../http/session.ts';
+import { currentAuth, requireSession } from './session/session.port.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AccountEmailService } from './account-email.service.ts';
 import type { EmailChangeService } from './email-change.service.ts';

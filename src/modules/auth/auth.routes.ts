@@ -4,7 +4,7 @@ import {
   requireSession,
   sessionSteps,
   signedInUser,
-} from '../../http/session.ts';
+} from './session/session.port.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from './auth.service.ts';

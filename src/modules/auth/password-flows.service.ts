@@ -8,7 +8,7 @@ import { createEmailTokens } from './email-tokens.ts';
 import { redeemEmailToken } from './redeem-email-token.ts';
 import { hashPassword } from './password.ts';
 import { createReauthentication } from './reauthentication.ts';
-import { revokeUserSessions } from './session-revocation.ts';
+import { revokeUserSessions } from './session/session.revocation.ts';
 
 type PasswordFlowsDependencies = Pick<Dependencies, 'db' | 'redis' | 'config' | 'logger'>;
 

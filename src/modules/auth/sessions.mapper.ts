@@ -1,5 +1,5 @@
 import type { components } from '../../generated/openapi.ts';
-import type { IndexedSession } from './session-index.ts';
+import type { IndexedSession } from './session/session.index.ts';
 
 export type SessionInfo = components['schemas']['SessionInfo'];
 

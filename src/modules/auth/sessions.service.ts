@@ -1,6 +1,6 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { deleteSessions, listIndexedSessions } from './session-index.ts';
+import { deleteSessions, listIndexedSessions } from './session/session.index.ts';
 import { toSessionInfo, type SessionInfo } from './sessions.mapper.ts';
 
 type SessionsDependencies = Pick<Dependencies, 'redis'>;

@@ -1,4 +1,4 @@
-import { establishSession } from '../../http/session.ts';
+import { establishSession } from './session/session.port.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AccountEmailService } from './account-email.service.ts';
 import type { VerificationService } from './verification.service.ts';

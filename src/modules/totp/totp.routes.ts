@@ -1,4 +1,4 @@
-import { currentAuth, requireSession, sessionSteps } from '../../http/session.ts';
+import { currentAuth, requireSession, sessionSteps } from '../auth/session/session.port.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from '../auth/auth.service.ts';

@@ -3,7 +3,7 @@ import type { Dependencies } from '../../dependencies.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { revokeUserSessions } from '../auth/session-revocation.ts';
+import { revokeUserSessions } from '../auth/session/session.revocation.ts';
 import { createFailureBudget } from '../auth/failure-budget.ts';
 import { attemptTotpTempToken, consumeTotpTempToken } from '../auth/totp-temp-token.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerConfig } from '../../config/server.ts';
+import type { ServerConfig } from '../../../config/server.ts';
 
 /**
  * What a session stores beside express-session's own `cookie` field. Times are epoch

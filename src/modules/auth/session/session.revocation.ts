@@ -1,6 +1,6 @@
-import type { RedisClient } from '../../shared/clients/redis.ts';
-import { redisKeys } from '../../shared/constants/redis-keys.ts';
-import { deleteSessions } from './session-index.ts';
+import type { RedisClient } from '../../../shared/clients/redis.ts';
+import { redisKeys } from '../../../shared/constants/redis-keys.ts';
+import { deleteSessions } from './session.index.ts';
 
 /**
  * Ends every session of a user (password reset), or every one but the caller's (password

@@ -1,7 +1,7 @@
-import type { RedisClient } from '../../shared/clients/redis.ts';
-import { redisKeys } from '../../shared/constants/redis-keys.ts';
-import { execAll } from './redis-exec.ts';
-import type { SessionFields } from './session-record.ts';
+import type { RedisClient } from '../../../shared/clients/redis.ts';
+import { redisKeys } from '../../../shared/constants/redis-keys.ts';
+import { execAll } from '../redis-exec.ts';
+import type { SessionFields } from './session.policy.ts';
 
 /**
  * The per-user index `user_sessions:{user_id}`: a sorted set of session ids scored by their

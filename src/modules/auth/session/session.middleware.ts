@@ -1,0 +1,108 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session from 'express-session';
+import type { Dependencies } from '../../../dependencies.ts';
+import { createUserSnapshotCache } from '../../users/user-snapshot.cache.ts';
+import { completeSessionCookie, sessionCookie } from './session.cookie.ts';
+import { indexSession } from './session.index.ts';
+import { destroyCurrentSession } from './session.lifecycle.ts';
+import {
+  LAST_SEEN_GRANULARITY_MS,
+  isPastLifetime,
+  newSessionId,
+  refreshedExpiry,
+  sessionPolicy,
+} from './session.policy.ts';
+import {
+  bindSessionRuntime,
+  markSessionExpired,
+  signedInSession,
+  type SessionRuntime,
+} from './session.state.ts';
+import { SessionStore } from './session.store.ts';
+
+/**
+ * The session pipeline for /v0 routes: express-session on the session Redis, then the rules
+ * express-session does not have: absolute lifetime, threshold-based sliding refresh and
+ * last-seen tracking. Who the caller is gets decided later, by requireSession or
+ * optionalSession, so public routes never pay for the user lookup.
+ */
+export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 'redis' | 'logger'>) {
+  const redis = deps.redis.session;
+  const store = new SessionStore(redis);
+  const cookie = sessionCookie(deps.config);
+  const snapshots = createUserSnapshotCache(deps);
+  const runtime: SessionRuntime = {
+    policy: sessionPolicy(deps.config.session),
+    cookie,
+    redis,
+    expectNewSession: (sessionId) => store.expectNew(sessionId),
+    loadUser: (userId) => snapshots.get(userId),
+  };
+
+  const expressSession = session({
+    name: cookie.name,
+    secret: deps.config.session.secret,
+    store,
+    genid: newSessionId,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    cookie: { ...cookie.options, secure: false },
+  });
+
+  /** Runs express-session on the request; settles once it has loaded (or made) the session. */
+  const runExpressSession = (req: Request, res: Response, next: NextFunction) =>
+    new Promise<void>((resolve, reject) => {
+      let first = true;
+      expressSession(req, res, (error?: unknown) => {
+        // The first callback ends loading; a later one is a save failing after the response.
+        if (!first) return next(error);
+        first = false;
+        if (!error) resolve();
+        else
+          reject(
+            error instanceof Error ? error : new Error('express-session failed', { cause: error }),
+          );
+      });
+    });
+
+  const cookiePrefix = `${cookie.name}=`;
+  const loadSession: RequestHandler = async (req, res, next) => {
+    // Without its cookie a request has no session to load, and most such requests (public
+    // reads) never make one: express-session would still mint a 256-bit id and hash an empty
+    // session for each. It starts only when a handler signs someone in.
+    if (!req.headers.cookie?.includes(cookiePrefix)) {
+      bindSessionRuntime(req, runtime, { startSession: () => runExpressSession(req, res, next) });
+      return next();
+    }
+    const storeError = await runExpressSession(req, res, next).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    bindSessionRuntime(req, runtime, { storeError });
+    next();
+  };
+
+  const applyLifetime: RequestHandler = async (req, res, next) => {
+    const data = signedInSession(req);
+    if (!data) return next();
+    const now = Date.now();
+    if (isPastLifetime(data, now)) {
+      await destroyCurrentSession(req, res);
+      markSessionExpired(req);
+      return next();
+    }
+    // express-session resets a cookie's expiry to now + its original max age at the end of
+    // every request; pinning it here keeps a remember-me cookie on the absolute lifetime.
+    if (data.remember_me) data.cookie.expires = new Date(data.max_expires_at);
+    const expiresAt = refreshedExpiry(data, runtime.policy, now);
+    if (expiresAt !== undefined) {
+      data.expires_at = expiresAt;
+      await indexSession(redis, data.user_id, req.sessionID, data);
+    }
+    if (now - data.last_seen_at >= LAST_SEEN_GRANULARITY_MS) data.last_seen_at = now;
+    next();
+  };
+
+  return [completeSessionCookie(cookie), loadSession, applyLifetime];
+}
