@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../src/shared/clients/redis.ts';
+import { defineRedisScript } from '../../src/shared/clients/redis-script.ts';
 import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 
 /*
@@ -9,23 +10,23 @@ import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
  * after a short run had already released the lock would run the tick a second time. The mark
  * only blocks its own tick, so it never delays the next one.
  */
-const ACQUIRE = `
+const acquireScript = defineRedisScript(`
 local current = redis.call('GET', KEYS[1])
 if current and (string.sub(current, 1, 5) ~= 'done ' or current == ARGV[3]) then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
+`);
 
-const EXTEND = `
+const extendScript = defineRedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
-`;
+`);
 
-const RELEASE = `
+const releaseScript = defineRedisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
@@ -35,7 +36,7 @@ else
   redis.call('DEL', KEYS[1])
 end
 return 1
-`;
+`);
 
 /** How long a finished tick stays marked; far beyond any timer drift between replicas. */
 const TICK_MARK_MS = 60_000;
@@ -69,7 +70,7 @@ export async function acquireCronLock(
   const tick = options.tick ?? 'manual';
   const value = `run ${tick} ${randomUUID()}`;
   const mark = options.tick === undefined ? '' : `done ${options.tick}`;
-  const acquired = await redis.eval(ACQUIRE, 1, key, value, options.ttlMs, mark);
+  const acquired = await acquireScript(redis, [key], [value, options.ttlMs, mark]);
   if (acquired !== 1) return undefined;
 
   let released = false;
@@ -78,8 +79,7 @@ export async function acquireCronLock(
   const beat = () => {
     timer = setTimeout(
       () => {
-        redis
-          .eval(EXTEND, 1, key, value, options.ttlMs)
+        extendScript(redis, [key], [value, options.ttlMs])
           .then((extended) => {
             if (released) return;
             if (extended === 1) beat();
@@ -101,7 +101,7 @@ export async function acquireCronLock(
     async release() {
       released = true;
       clearTimeout(timer);
-      const result = await redis.eval(RELEASE, 1, key, value, mark, TICK_MARK_MS);
+      const result = await releaseScript(redis, [key], [value, mark, TICK_MARK_MS]);
       return result === 1;
     },
   };
