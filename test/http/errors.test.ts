@@ -49,6 +49,16 @@ describe('error responses of the HTTP skeleton', () => {
     expect(body).toMatchObject({ status: 400, code: 'general:bad_request' });
   });
 
+  it('When a compressed body cannot be inflated, then it answers 400 general:bad_request, not a validation error', async () => {
+    const { response, body } = await call('/v0/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: '{"email": "a@example.com"}',
+    });
+    expect(response.status).toBe(400);
+    expect(body).toMatchObject({ status: 400, code: 'general:bad_request' });
+  });
+
   it('When fields fail the contract, then it answers 400 general:validation_error naming each field', async () => {
     const { response, body } = await call(
       '/v0/auth/login',
