@@ -3,7 +3,8 @@
  *
  * - src/generated/openapi.ts: openapi-typescript's types for every path, operation and schema;
  * - src/generated/operations.ts: one entry per operation (id, method, path template, rate limit,
- *   Turnstile flag), which the router and the contract-coverage test read.
+ *   Turnstile and pending flags, JSON body), which the app, the router and the contract tests
+ *   read.
  *
  * It also holds what every generator shares: reading and checking openapi.yaml, and formatting
  * output with the repo's Prettier settings so the committed files pass the format check.
@@ -41,6 +42,8 @@ export interface OperationInfo {
   turnstile: boolean;
   /** `x-pending: true`: declared but not built yet; the app answers 501 for it. */
   pending: boolean;
+  /** Media types of the request body; empty when the operation takes none. */
+  requestBodyTypes: string[];
   errorCodes: string[];
 }
 
@@ -80,6 +83,7 @@ function stringMap(value: unknown): Map<string, unknown> {
 }
 
 const RESPONSE_REF_PREFIX = '#/components/responses/';
+const REQUEST_BODY_REF_PREFIX = '#/components/requestBodies/';
 
 /**
  * Reads openapi.yaml and checks the extensions the generators and the server rely on:
@@ -93,6 +97,7 @@ export async function loadContract(): Promise<Contract> {
   if (!isObject(document)) throw new ContractError(['the document is not a YAML mapping']);
 
   const components = isObject(document.components) ? document.components : {};
+  const requestBodies = isObject(components.requestBodies) ? components.requestBodies : {};
   const schemas = isObject(components.schemas) ? components.schemas : {};
   const errorCodeSchema = isObject(schemas.ErrorCode) ? schemas.ErrorCode : {};
   const errorCodes = Array.isArray(errorCodeSchema.enum)
@@ -242,6 +247,14 @@ export async function loadContract(): Promise<Contract> {
         problems.push(`${operationId} lists system:not_implemented but is not pending`);
       }
 
+      let requestBody = operation.requestBody;
+      if (isObject(requestBody) && typeof requestBody.$ref === 'string') {
+        requestBody = requestBodies[requestBody.$ref.slice(REQUEST_BODY_REF_PREFIX.length)];
+      }
+      const requestBodyTypes = [
+        ...stringMap(isObject(requestBody) ? requestBody.content : undefined).keys(),
+      ];
+
       operations.push({
         operationId,
         method,
@@ -254,6 +267,7 @@ export async function loadContract(): Promise<Contract> {
         rateLimit,
         turnstile,
         pending,
+        requestBodyTypes,
         errorCodes: codes,
       });
     }
@@ -314,7 +328,8 @@ function operationsModule(operations: OperationInfo[]): string {
     return (
       `  { operationId: ${JSON.stringify(op.operationId)}, method: ${JSON.stringify(op.method)}, ` +
       `path: ${JSON.stringify(op.path)}, rateLimit: ${rateLimit}, turnstile: ${op.turnstile}, ` +
-      `pending: ${op.pending} },`
+      `pending: ${op.pending}, ` +
+      `jsonBody: ${op.requestBodyTypes.includes('application/json')} },`
     );
   });
   return [
@@ -322,8 +337,9 @@ function operationsModule(operations: OperationInfo[]): string {
     '',
     '/**',
     ' * Every operation in the contract, in contract order. `path` is the OpenAPI template',
-    ' * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`',
-    ' * and `pending` (declared, not built yet: the app answers 501) from `x-pending`.',
+    ' * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`,',
+    ' * `pending` (declared, not built yet: the app answers 501) from `x-pending`, and `jsonBody`',
+    ' * says whether the request body is JSON (only those requests have their body parsed).',
     ' */',
     'export const operations = [',
     ...entries,
