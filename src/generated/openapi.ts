@@ -875,7 +875,9 @@ export interface paths {
      *     A comment line (`: keep-alive`) is sent every 15 seconds. On reconnect, browsers send
      *     the last received id in `Last-Event-ID`; the entries written since then (matching the
      *     filters) are replayed from the table first, oldest first, before live entries. A client
-     *     that cannot keep up is disconnected and should reconnect.
+     *     that cannot keep up is disconnected and should reconnect. A stream holds no slot of the
+     *     server's concurrency limit and has no request timeout, so it is never refused as
+     *     overloaded or timed out.
      */
     get: operations['streamActions'];
     put?: never;
@@ -1730,6 +1732,7 @@ export interface operations {
           'application/json': components['schemas']['Me'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -1824,6 +1827,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
@@ -1883,6 +1887,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
@@ -1960,6 +1965,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2264,6 +2270,7 @@ export interface operations {
           'application/json': components['schemas']['SessionList'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2509,6 +2516,7 @@ export interface operations {
           'application/json': components['schemas']['OAuthConnections'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       501: components['responses']['NotImplemented'];
@@ -2575,6 +2583,7 @@ export interface operations {
           'application/json': components['schemas']['TotpSetup'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       409: components['responses']['Conflict'];
       500: components['responses']['InternalError'];
@@ -2681,6 +2690,7 @@ export interface operations {
           'application/json': components['schemas']['TotpStatus'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
