@@ -1428,7 +1428,10 @@ export interface components {
     Page: number;
     /** @description Hits per page. */
     PageSize: number;
-    /** @description The post's id. */
+    /**
+     * @description The post's id.
+     * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+     */
     PostId: string;
     /** @description The OAuth provider. */
     OAuthProviderPath: components['schemas']['OAuthProvider'];
@@ -1632,7 +1635,10 @@ export interface operations {
   getProfileByHandle: {
     parameters: {
       query: {
-        /** @description The user's handle (case-insensitive). */
+        /**
+         * @description The user's handle (case-insensitive).
+         * @example ada_lovelace
+         */
         handle: components['schemas']['Handle'];
       };
       header?: never;
@@ -1659,7 +1665,10 @@ export interface operations {
   getProfileById: {
     parameters: {
       query: {
-        /** @description The user's id. */
+        /**
+         * @description The user's id.
+         * @example 0194a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b
+         */
         user_id: string;
       };
       header?: never;
@@ -1688,7 +1697,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The handle to check. */
+        /**
+         * @description The handle to check.
+         * @example ada_lovelace
+         */
         handle: components['schemas']['Handle'];
       };
       cookie?: never;
@@ -2281,7 +2293,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The public session id from `listSessions` (never the cookie value). */
+        /**
+         * @description The public session id from `listSessions` (never the cookie value).
+         * @example kQ3v9Xz2LmP8rT5wYb1NcA
+         */
         id: components['schemas']['SessionPublicId'];
       };
       cookie?: never;
@@ -2856,7 +2871,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2884,7 +2902,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2912,7 +2933,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2951,7 +2975,10 @@ export interface operations {
   searchPosts: {
     parameters: {
       query: {
-        /** @description The search text. */
+        /**
+         * @description The search text.
+         * @example analytical engine
+         */
         q: string;
         /** @description Page number, starting at 1. */
         page?: components['parameters']['Page'];
