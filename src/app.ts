@@ -17,7 +17,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildRouter, type MountedRoutes } from './http/router.ts';
+import { buildRouter, forJsonBodyOperations, type MountedRoutes } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -125,7 +125,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.use(anonymousUser({ secure: !development }));
   // Sessions only for the API: docs and probes never read or write the session store.
   app.use('/v0', sessionMiddleware(deps));
-  app.use(express.json({ limit: config.http.jsonBodyLimitBytes }));
+  // A body is read only where the contract takes one: sent to any other operation it is
+  // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
+  app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
 
   if (config.http.apiDocsEnabled) {
     app.get('/openapi.json', (_req, res) => {

@@ -1,5 +1,4 @@
 import type { ServerConfig } from './config/server.ts';
-import { createMailer, type Mailer } from './shared/clients/mailer.ts';
 import { closeNats, createNats, type NatsConnection } from './shared/clients/nats.ts';
 import { closeRedis, createRedis, type RedisClient } from './shared/clients/redis.ts';
 import { createStorage, type Storage } from './shared/clients/s3.ts';
@@ -10,7 +9,10 @@ import { ensureStreams } from './shared/jobs/streams.ts';
 import { createClosers } from './shared/closers.ts';
 import type { Logger } from './shared/logger.ts';
 
-/** Every connection the server holds, created once at start and closed in reverse order. */
+/**
+ * Every connection the server holds, created once at start and closed in reverse order. No
+ * mailer: the server only enqueues email jobs, and the worker sends them.
+ */
 export interface Dependencies {
   config: ServerConfig;
   logger: Logger;
@@ -19,7 +21,6 @@ export interface Dependencies {
   nats: NatsConnection;
   storage: Storage;
   search: SearchEngine;
-  mailer: Mailer;
   close(): Promise<void>;
 }
 
@@ -43,8 +44,6 @@ export async function createDependencies(
     if (config.storage.createBuckets) await storage.ensureBuckets();
     const search = createSearchEngine(config.search, db.write);
     closers.add(() => search.close());
-    const mailer = createMailer(config.smtp);
-    closers.add(() => mailer.close());
 
     return {
       config,
@@ -54,7 +53,6 @@ export async function createDependencies(
       nats,
       storage,
       search,
-      mailer,
       close: closers.closeAll,
     };
   } catch (error) {

@@ -1,10 +1,12 @@
 /**
  * Generates docs/error-codes.md from the contract: the ErrorCode catalogue with each code's HTTP
- * status and meaning (`x-error-statuses`, `x-error-descriptions`), which operations return it,
- * and each operation's codes (`x-error-codes`).
+ * status and meaning (`x-error-statuses`, `x-error-descriptions`), the codes implied by an
+ * operation's shape (generic-codes.ts), which operations return each code, and each
+ * operation's codes (`x-error-codes`).
  *
  * Run alone with `node scripts/gen/error-docs.ts`; normally `npm run gen` runs it.
  */
+import { GENERIC_RULES } from './generic-codes.ts';
 import { formatGenerated, GENERATED_HEADER, loadContract, writeGenerated } from './types.ts';
 import type { Contract, GeneratedFile, OperationInfo } from './types.ts';
 
@@ -68,6 +70,22 @@ export function renderErrorDocs(contract: Contract): string {
     lines.push(`| \`${code}\` | ${status} | ${cell(contract.errorDescriptions.get(code) ?? '')} |`);
   }
 
+  lines.push(
+    '',
+    "## Codes that follow from an operation's shape",
+    '',
+    'The shared pipeline and the guards refuse requests before any handler runs, so these codes',
+    'follow from what an operation is. `npm run gen` refuses a contract in which an operation',
+    'does not list one of them (and every listed code needs its response status).',
+    '',
+    '| Operations | Codes | Why |',
+    '| --- | --- | --- |',
+  );
+  for (const rule of GENERIC_RULES) {
+    const codes = rule.codes.map((code) => `\`${code}\``).join(', ');
+    lines.push(`| ${cell(rule.appliesTo)} | ${codes} | ${cell(rule.because)} |`);
+  }
+
   lines.push('', '## Operations returning each code', '');
   for (const code of contract.errorCodes) {
     const status = contract.errorStatuses.get(code) ?? '';
@@ -78,8 +96,9 @@ export function renderErrorDocs(contract: Contract): string {
     '',
     '## Codes returned by each operation',
     '',
-    '"session" marks operations that need a session cookie; rate limits count per anonymous id',
-    'and per IP; "Turnstile" marks operations that check a Turnstile token when it is configured.',
+    '"probe" marks operations served ahead of the API pipeline; "session" marks operations that',
+    'need a session cookie; rate limits count per anonymous id and per IP; "Turnstile" marks',
+    'operations that check a Turnstile token when it is configured.',
   );
   const catalogueOrder = new Map(contract.errorCodes.map((code, index) => [code, index]));
   const tags = [...new Set(contract.operations.map((op) => op.tags[0] ?? 'Other'))];
@@ -87,6 +106,7 @@ export function renderErrorDocs(contract: Contract): string {
     lines.push('', `### ${tag}`, '');
     for (const op of contract.operations.filter((o) => (o.tags[0] ?? 'Other') === tag)) {
       const notes = [
+        op.probe ? 'probe' : null,
         op.sessionRequired ? 'session' : null,
         op.rateLimit
           ? `${op.rateLimit.limit} per ${formatWindow(op.rateLimit.windowSeconds)}`

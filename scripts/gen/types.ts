@@ -3,7 +3,8 @@
  *
  * - src/generated/openapi.ts: openapi-typescript's types for every path, operation and schema;
  * - src/generated/operations.ts: one entry per operation (id, method, path template, rate limit,
- *   Turnstile flag), which the router and the contract-coverage test read.
+ *   Turnstile and pending flags, JSON body), which the app, the router and the contract tests
+ *   read.
  *
  * It also holds what every generator shares: reading and checking openapi.yaml, and formatting
  * output with the repo's Prettier settings so the committed files pass the format check.
@@ -16,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import * as prettier from 'prettier';
 import { parse } from 'yaml';
+import { impliedCodes, type OperationShape } from './generic-codes.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const contractPath = path.join(repoRoot, 'openapi.yaml');
@@ -32,17 +34,13 @@ export interface RateLimit {
   key: 'client' | 'user';
 }
 
-export interface OperationInfo {
+export interface OperationInfo extends OperationShape {
   operationId: string;
   method: HttpMethod;
   path: string;
   summary: string;
   tags: string[];
-  sessionRequired: boolean;
   rateLimit: RateLimit | null;
-  turnstile: boolean;
-  /** `x-pending: true`: declared but not built yet; the app answers 501 for it. */
-  pending: boolean;
   errorCodes: string[];
 }
 
@@ -82,19 +80,35 @@ function stringMap(value: unknown): Map<string, unknown> {
 }
 
 const RESPONSE_REF_PREFIX = '#/components/responses/';
+const REQUEST_BODY_REF_PREFIX = '#/components/requestBodies/';
+
+function optionalBoolean(
+  operation: Json,
+  key: string,
+  operationId: string,
+  problems: string[],
+): boolean {
+  const value = operation[key];
+  if (value !== undefined && typeof value !== 'boolean') {
+    problems.push(`${operationId} ${key} must be a boolean`);
+  }
+  return value === true;
+}
 
 /**
  * Reads openapi.yaml and checks the extensions the generators and the server rely on:
  * `x-error-statuses` / `x-error-descriptions` cover the ErrorCode enum exactly, every
  * operation's `x-error-codes` are known codes whose statuses it documents (and every documented
- * error response has a code), and `x-rate-limit` / `x-turnstile` are well formed.
+ * error response has a code), they include every code its shape implies (generic-codes.ts),
+ * and `x-rate-limit` / `x-turnstile` / `x-pending` / `x-probe` are well formed.
  */
-export async function loadContract(): Promise<Contract> {
-  const document: unknown = parse(await readFile(contractPath, 'utf8'));
+export async function loadContract(source = contractPath): Promise<Contract> {
+  const document: unknown = parse(await readFile(source, 'utf8'));
   const problems: string[] = [];
   if (!isObject(document)) throw new ContractError(['the document is not a YAML mapping']);
 
   const components = isObject(document.components) ? document.components : {};
+  const requestBodies = isObject(components.requestBodies) ? components.requestBodies : {};
   const schemas = isObject(components.schemas) ? components.schemas : {};
   const errorCodeSchema = isObject(schemas.ErrorCode) ? schemas.ErrorCode : {};
   const errorCodes = Array.isArray(errorCodeSchema.enum)
@@ -184,9 +198,6 @@ export async function loadContract(): Promise<Contract> {
       const security = operation.security ?? document.security;
       const sessionRequired =
         Array.isArray(security) && security.some((req) => isObject(req) && 'sessionCookie' in req);
-      if (sessionRequired && !codes.includes('auth:unauthorized')) {
-        problems.push(`${operationId} requires a session but does not list auth:unauthorized`);
-      }
 
       let rateLimit: RateLimit | null = null;
       const rawLimit = operation['x-rate-limit'];
@@ -214,34 +225,45 @@ export async function loadContract(): Promise<Contract> {
         if (key === 'user' && !sessionRequired) {
           problems.push(`${operationId} x-rate-limit key: user needs a session-required operation`);
         }
-        if (!codes.includes('rate_limit:exceeded')) {
-          problems.push(`${operationId} is rate limited but does not list rate_limit:exceeded`);
-        }
       }
 
-      const rawTurnstile = operation['x-turnstile'];
-      if (rawTurnstile !== undefined && typeof rawTurnstile !== 'boolean') {
-        problems.push(`${operationId} x-turnstile must be a boolean`);
+      const turnstile = optionalBoolean(operation, 'x-turnstile', operationId, problems);
+      const pending = optionalBoolean(operation, 'x-pending', operationId, problems);
+      const probe = optionalBoolean(operation, 'x-probe', operationId, problems);
+
+      let requestBody = operation.requestBody;
+      if (isObject(requestBody) && typeof requestBody.$ref === 'string') {
+        requestBody = requestBodies[requestBody.$ref.slice(REQUEST_BODY_REF_PREFIX.length)];
       }
-      const turnstile = rawTurnstile === true;
-      if (turnstile) {
-        for (const code of [
-          'turnstile:token_missing',
-          'turnstile:verification_failed',
-          'turnstile:service_error',
-        ]) {
-          if (!codes.includes(code))
-            problems.push(`${operationId} checks Turnstile but does not list ${code}`);
-        }
+      const requestBodyTypes = [
+        ...stringMap(isObject(requestBody) ? requestBody.content : undefined).keys(),
+      ];
+      const eventStream = [...responses].some(
+        ([status, response]) =>
+          status.startsWith('2') &&
+          isObject(response) &&
+          stringMap(response.content).has('text/event-stream'),
+      );
+      // Probes are mounted ahead of body parsing, sessions and the guards.
+      if (probe && (requestBodyTypes.length > 0 || sessionRequired || rawLimit !== undefined)) {
+        problems.push(`${operationId} is a probe, so it can take no body, session or rate limit`);
       }
 
-      const rawPending = operation['x-pending'];
-      if (rawPending !== undefined && typeof rawPending !== 'boolean') {
-        problems.push(`${operationId} x-pending must be a boolean`);
-      }
-      const pending = rawPending === true;
-      if (pending && !codes.includes('system:not_implemented')) {
-        problems.push(`${operationId} is pending but does not list system:not_implemented`);
+      const shape: OperationShape = {
+        probe,
+        requestBodyTypes,
+        eventStream,
+        sessionRequired,
+        rateLimited: rawLimit !== undefined,
+        turnstile,
+        pending,
+      };
+      for (const [code, rule] of impliedCodes(shape)) {
+        if (!codes.includes(code)) {
+          problems.push(
+            `${operationId} does not list ${code}, which ${rule.appliesTo} can answer: ${rule.because}`,
+          );
+        }
       }
       if (
         !pending &&
@@ -252,6 +274,7 @@ export async function loadContract(): Promise<Contract> {
       }
 
       operations.push({
+        ...shape,
         operationId,
         method,
         path: pathTemplate,
@@ -259,10 +282,7 @@ export async function loadContract(): Promise<Contract> {
         tags: Array.isArray(operation.tags)
           ? operation.tags.filter((tag): tag is string => typeof tag === 'string')
           : [],
-        sessionRequired,
         rateLimit,
-        turnstile,
-        pending,
         errorCodes: codes,
       });
     }
@@ -324,7 +344,8 @@ function operationsModule(operations: OperationInfo[]): string {
     return (
       `  { operationId: ${JSON.stringify(op.operationId)}, method: ${JSON.stringify(op.method)}, ` +
       `path: ${JSON.stringify(op.path)}, rateLimit: ${rateLimit}, turnstile: ${op.turnstile}, ` +
-      `pending: ${op.pending} },`
+      `pending: ${op.pending}, ` +
+      `jsonBody: ${op.requestBodyTypes.includes('application/json')} },`
     );
   });
   return [
@@ -332,8 +353,9 @@ function operationsModule(operations: OperationInfo[]): string {
     '',
     '/**',
     ' * Every operation in the contract, in contract order. `path` is the OpenAPI template',
-    ' * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`',
-    ' * and `pending` (declared, not built yet: the app answers 501) from `x-pending`.',
+    ' * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`,',
+    ' * `pending` (declared, not built yet: the app answers 501) from `x-pending`, and `jsonBody`',
+    ' * says whether the request body is JSON (only those requests have their body parsed).',
     ' */',
     'export const operations = [',
     ...entries,

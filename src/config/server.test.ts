@@ -34,12 +34,22 @@ describe('server configuration', () => {
       'REDIS_SESSION_URL',
       'NATS_URL',
       'SESSION_SECRET',
-      'SMTP_HOST',
       'R2_PUBLIC_DOMAIN',
     ]) {
       expect(problems).toContain(`${name}: is required`);
     }
-    expect(problems.length).toBeGreaterThanOrEqual(15);
+    expect(problems.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it('When production lacks the mail settings, then only the worker, which sends mail, refuses', () => {
+    const withoutMail = Object.fromEntries(
+      Object.entries(productionEnv).filter(([name]) => !['SMTP_HOST', 'EMAIL_FROM'].includes(name)),
+    );
+    expect(() => loadServerConfig(withoutMail)).not.toThrow();
+    expect(problemsOf(() => loadWorkerConfig(withoutMail))).toEqual([
+      'SMTP_HOST: is required',
+      'EMAIL_FROM: is required',
+    ]);
   });
 
   it('When values are malformed, then each is named with its reason', () => {

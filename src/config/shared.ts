@@ -2,7 +2,6 @@ import { z } from 'zod';
 import {
   bool,
   optionalStr,
-  port,
   positiveInt,
   str,
   url,
@@ -37,12 +36,6 @@ export const sharedEnvSpec = {
   R2_BUCKET: { schema: str(), default: 'public' },
   R2_PUBLIC_DOMAIN: { schema: url(), local: 'http://127.0.0.1:54568/public' },
   STORAGE_CREATE_BUCKETS: { schema: bool().optional() },
-  SMTP_HOST: { schema: str(), local: '127.0.0.1' },
-  SMTP_PORT: { schema: port(), local: '51025' },
-  SMTP_SECURE: { schema: bool(), default: 'false' },
-  SMTP_USER: { schema: optionalStr() },
-  SMTP_PASSWORD: { schema: optionalStr() },
-  EMAIL_FROM: { schema: str(), local: 'ExpressKit <no-reply@expresskit.localhost>' },
   SEARCH_ENGINE: { schema: z.enum(['postgres', 'meilisearch']), default: 'postgres' },
   MEILISEARCH_URL: { schema: url().optional() },
   MEILISEARCH_API_KEY: { schema: optionalStr() },
@@ -96,14 +89,6 @@ export function buildSharedConfig(e: ParsedEnv<typeof sharedEnvSpec>, runtime: R
         },
         // Buckets are provisioned by infrastructure in production; locally the app makes them.
         createBuckets: e.STORAGE_CREATE_BUCKETS ?? runtime !== 'production',
-      },
-      smtp: {
-        host: e.SMTP_HOST,
-        port: e.SMTP_PORT,
-        secure: e.SMTP_SECURE,
-        user: e.SMTP_USER,
-        password: e.SMTP_PASSWORD,
-        from: e.EMAIL_FROM,
       },
       search: {
         engine: e.SEARCH_ENGINE,

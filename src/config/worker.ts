@@ -1,5 +1,7 @@
 import {
+  bool,
   ConfigError,
+  optionalStr,
   parseEnv,
   port,
   positiveInt,
@@ -10,6 +12,13 @@ import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
 
 export const workerEnvSpec = {
   ...sharedEnvSpec,
+  // Only the worker sends mail; the server enqueues it.
+  SMTP_HOST: { schema: str(), local: '127.0.0.1' },
+  SMTP_PORT: { schema: port(), local: '51025' },
+  SMTP_SECURE: { schema: bool(), default: 'false' },
+  SMTP_USER: { schema: optionalStr() },
+  SMTP_PASSWORD: { schema: optionalStr() },
+  EMAIL_FROM: { schema: str(), local: 'ExpressKit <no-reply@expresskit.localhost>' },
   WORKER_HOST: { schema: str(), default: '127.0.0.1' },
   WORKER_METRICS_PORT: { schema: port(), default: '9100' },
   WORKER_SHUTDOWN_TIMEOUT_SECS: { schema: positiveInt(), default: '25' },
@@ -28,6 +37,14 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (shared.problems.length > 0) throw new ConfigError(shared.problems);
   return {
     ...shared.config,
+    smtp: {
+      host: e.SMTP_HOST,
+      port: e.SMTP_PORT,
+      secure: e.SMTP_SECURE,
+      user: e.SMTP_USER,
+      password: e.SMTP_PASSWORD,
+      from: e.EMAIL_FROM,
+    },
     worker: {
       host: e.WORKER_HOST,
       metricsPort: e.WORKER_METRICS_PORT,

@@ -875,7 +875,9 @@ export interface paths {
      *     A comment line (`: keep-alive`) is sent every 15 seconds. On reconnect, browsers send
      *     the last received id in `Last-Event-ID`; the entries written since then (matching the
      *     filters) are replayed from the table first, oldest first, before live entries. A client
-     *     that cannot keep up is disconnected and should reconnect.
+     *     that cannot keep up is disconnected and should reconnect. A stream holds no slot of the
+     *     server's concurrency limit and has no request timeout, so it is never refused as
+     *     overloaded or timed out.
      */
     get: operations['streamActions'];
     put?: never;
@@ -1427,7 +1429,10 @@ export interface components {
     Page: number;
     /** @description Hits per page. */
     PageSize: number;
-    /** @description The post's id. */
+    /**
+     * @description The post's id.
+     * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+     */
     PostId: string;
     /** @description The OAuth provider. */
     OAuthProviderPath: components['schemas']['OAuthProvider'];
@@ -1631,7 +1636,10 @@ export interface operations {
   getProfileByHandle: {
     parameters: {
       query: {
-        /** @description The user's handle (case-insensitive). */
+        /**
+         * @description The user's handle (case-insensitive).
+         * @example ada_lovelace
+         */
         handle: components['schemas']['Handle'];
       };
       header?: never;
@@ -1658,7 +1666,10 @@ export interface operations {
   getProfileById: {
     parameters: {
       query: {
-        /** @description The user's id. */
+        /**
+         * @description The user's id.
+         * @example 0194a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b
+         */
         user_id: string;
       };
       header?: never;
@@ -1687,7 +1698,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The handle to check. */
+        /**
+         * @description The handle to check.
+         * @example ada_lovelace
+         */
         handle: components['schemas']['Handle'];
       };
       cookie?: never;
@@ -1731,6 +1745,7 @@ export interface operations {
           'application/json': components['schemas']['Me'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -1825,6 +1840,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
@@ -1884,6 +1900,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
@@ -1961,6 +1978,7 @@ export interface operations {
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2267,6 +2285,7 @@ export interface operations {
           'application/json': components['schemas']['SessionList'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2277,7 +2296,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The public session id from `listSessions` (never the cookie value). */
+        /**
+         * @description The public session id from `listSessions` (never the cookie value).
+         * @example kQ3v9Xz2LmP8rT5wYb1NcA
+         */
         id: components['schemas']['SessionPublicId'];
       };
       cookie?: never;
@@ -2512,6 +2534,7 @@ export interface operations {
           'application/json': components['schemas']['OAuthConnections'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       501: components['responses']['NotImplemented'];
@@ -2578,6 +2601,7 @@ export interface operations {
           'application/json': components['schemas']['TotpSetup'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       409: components['responses']['Conflict'];
       500: components['responses']['InternalError'];
@@ -2685,6 +2709,7 @@ export interface operations {
           'application/json': components['schemas']['TotpStatus'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2852,7 +2877,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2880,7 +2908,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2908,7 +2939,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The post's id. */
+        /**
+         * @description The post's id.
+         * @example 0194a1c0-5e6f-7a8b-9c0d-1e2f3a4b5c6d
+         */
         id: components['parameters']['PostId'];
       };
       cookie?: never;
@@ -2947,7 +2981,10 @@ export interface operations {
   searchPosts: {
     parameters: {
       query: {
-        /** @description The search text. */
+        /**
+         * @description The search text.
+         * @example analytical engine
+         */
         q: string;
         /** @description Page number, starting at 1. */
         page?: components['parameters']['Page'];

@@ -2,8 +2,9 @@
 
 /**
  * Every operation in the contract, in contract order. `path` is the OpenAPI template
- * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`
- * and `pending` (declared, not built yet: the app answers 501) from `x-pending`.
+ * (`/v0/posts/{id}`); `rateLimit` comes from `x-rate-limit`, `turnstile` from `x-turnstile`,
+ * `pending` (declared, not built yet: the app answers 501) from `x-pending`, and `jsonBody`
+ * says whether the request body is JSON (only those requests have their body parsed).
  */
 export const operations = [
   {
@@ -13,6 +14,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'healthReady',
@@ -21,6 +23,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'metrics',
@@ -29,6 +32,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'createUser',
@@ -37,6 +41,7 @@ export const operations = [
     rateLimit: { limit: 5, windowSeconds: 3600, key: 'client' },
     turnstile: true,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'getProfileByHandle',
@@ -45,6 +50,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'getProfileById',
@@ -53,6 +59,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'checkHandleAvailable',
@@ -61,6 +68,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'getMe',
@@ -69,6 +77,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'updateMe',
@@ -77,6 +86,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'uploadProfileImage',
@@ -85,6 +95,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'deleteProfileImage',
@@ -93,6 +104,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'uploadBannerImage',
@@ -101,6 +113,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'deleteBannerImage',
@@ -109,6 +122,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'login',
@@ -117,6 +131,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 60, key: 'client' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'logout',
@@ -125,6 +140,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'verifyEmail',
@@ -133,6 +149,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'resendVerificationEmail',
@@ -141,6 +158,7 @@ export const operations = [
     rateLimit: { limit: 3, windowSeconds: 3600, key: 'client' },
     turnstile: true,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'forgotPassword',
@@ -149,6 +167,7 @@ export const operations = [
     rateLimit: { limit: 3, windowSeconds: 3600, key: 'client' },
     turnstile: true,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'resetPassword',
@@ -157,6 +176,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 3600, key: 'client' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'changePassword',
@@ -165,6 +185,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 900, key: 'user' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'changeEmail',
@@ -173,6 +194,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 900, key: 'user' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'confirmEmailChange',
@@ -181,6 +203,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'listSessions',
@@ -189,6 +212,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'revokeSession',
@@ -197,6 +221,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'completeSignup',
@@ -205,6 +230,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'oauthAuthorize',
@@ -213,6 +239,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'oauthLogin',
@@ -221,6 +248,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 60, key: 'client' },
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'oauthLink',
@@ -229,6 +257,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'listOauthConnections',
@@ -237,6 +266,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'unlinkOauthConnection',
@@ -245,6 +275,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'totpSetup',
@@ -253,6 +284,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'totpEnable',
@@ -261,6 +293,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 900, key: 'user' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'totpVerify',
@@ -269,6 +302,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 60, key: 'client' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'totpStatus',
@@ -277,6 +311,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: false,
+    jsonBody: false,
   },
   {
     operationId: 'totpDisable',
@@ -285,6 +320,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 900, key: 'user' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'totpRegenerateBackupCodes',
@@ -293,6 +329,7 @@ export const operations = [
     rateLimit: { limit: 10, windowSeconds: 900, key: 'user' },
     turnstile: false,
     pending: false,
+    jsonBody: true,
   },
   {
     operationId: 'listPosts',
@@ -301,6 +338,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'createPost',
@@ -309,6 +347,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'getPost',
@@ -317,6 +356,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'deletePost',
@@ -325,6 +365,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'updatePost',
@@ -333,6 +374,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: true,
   },
   {
     operationId: 'searchPosts',
@@ -341,6 +383,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'searchUsers',
@@ -349,6 +392,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'listActionLogs',
@@ -357,6 +401,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
   {
     operationId: 'streamActions',
@@ -365,6 +410,7 @@ export const operations = [
     rateLimit: null,
     turnstile: false,
     pending: true,
+    jsonBody: false,
   },
 ] as const;
 

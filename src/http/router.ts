@@ -17,6 +17,18 @@ export function findOperation(operationId: string): ContractOperation {
   return operation;
 }
 
+/**
+ * Mounts `parser` on exactly the operations whose contract takes a JSON body, matched the way
+ * the API router matches them.
+ */
+export function forJsonBodyOperations(parser: RequestHandler): Router {
+  const router = Router();
+  for (const operation of operations) {
+    if (operation.jsonBody) router[operation.method](toExpressPath(operation.path), parser);
+  }
+  return router;
+}
+
 /** The contract's per-operation guards, each built once at start. */
 export interface OperationGuards {
   /** Builds the limiter of an operation that declares `x-rate-limit`. */

@@ -49,6 +49,24 @@ describe('error responses of the HTTP skeleton', () => {
     expect(body).toMatchObject({ status: 400, code: 'general:bad_request' });
   });
 
+  it('When a compressed body cannot be inflated, then it answers 400 general:bad_request, not a validation error', async () => {
+    const { response, body } = await call('/v0/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: '{"email": "a@example.com"}',
+    });
+    expect(response.status).toBe(400);
+    expect(body).toMatchObject({ status: 400, code: 'general:bad_request' });
+  });
+
+  it('When an operation that takes no body is sent a broken or oversized one, then the body is never read', async () => {
+    for (const sent of ['{"email": ', JSON.stringify('x'.repeat(1024 * 1024 + 10))]) {
+      const { response, body } = await call('/v0/auth/logout', json(sent));
+      expect(response.status).toBe(401);
+      expect(body.code).toBe('auth:unauthorized');
+    }
+  });
+
   it('When fields fail the contract, then it answers 400 general:validation_error naming each field', async () => {
     const { response, body } = await call(
       '/v0/auth/login',

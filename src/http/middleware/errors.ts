@@ -30,7 +30,13 @@ function fromHttpError(error: HttpishError): AppError | undefined {
   }
   switch (status) {
     case 400: {
-      const fields = (error.errors ?? []).map((issue) => {
+      // Only the validator lists failing fields. Any other 400 is a request that could not be
+      // read at all (a broken gzip body, a path that is not valid percent-encoding), which
+      // breaks no field of the contract.
+      if (!error.errors) {
+        return new AppError('general:bad_request', error.message ?? 'The request is malformed');
+      }
+      const fields = error.errors.map((issue) => {
         const field = (issue.path ?? '').replace(
           /^\/(body|query|params|headers|cookies)\/?/,
           '$1.',

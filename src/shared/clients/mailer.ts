@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { SharedConfig } from '../../config/shared.ts';
+import type { WorkerConfig } from '../../config/worker.ts';
 
 export interface OutgoingMail {
   to: string;
@@ -14,7 +14,7 @@ export interface Mailer {
   close(): void;
 }
 
-export function createMailer(config: SharedConfig['smtp']): Mailer {
+export function createMailer(config: WorkerConfig['smtp']): Mailer {
   const transport = nodemailer.createTransport({
     host: config.host,
     port: config.port,
