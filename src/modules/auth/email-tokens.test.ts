@@ -102,12 +102,24 @@ describe('email tokens', () => {
     expect(await tokens.consume('password_reset', token)).toBeDefined();
   });
 
-  it('When a token has expired or was never issued, then it reads as undefined', async () => {
-    const token = await tokens.issue('email_change', randomUUID());
-    await redis.pexpire(tokenKey('email_change', token), 1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  it('When a token is issued, then its key and the user pointer expire after the configured lifetime of its kind', async () => {
+    const userId = randomUUID();
+    const lifetimeMs = ttl.emailChangeTtlMinutes * 60_000;
+    const before = Date.now();
+    const token = await tokens.issue('email_change', userId);
+    const pttls = await Promise.all([
+      redis.pttl(tokenKey('email_change', token)),
+      redis.pttl(redisKeys.userEmailToken('email_change', userId)),
+    ]);
+    // Redis counts the TTL down from the SET; only the time spent since then may be missing.
+    const elapsedMs = Date.now() - before;
+    for (const pttl of pttls) {
+      expect(pttl).toBeLessThanOrEqual(lifetimeMs);
+      expect(pttl).toBeGreaterThanOrEqual(lifetimeMs - elapsedMs - 1);
+    }
+  });
 
-    expect(await tokens.consume('email_change', token)).toBeUndefined();
+  it('When a token’s key is gone (never issued, or expired by Redis), then it reads as undefined', async () => {
     expect(await tokens.consume('email_change', 'never-issued')).toBeUndefined();
   });
 });
