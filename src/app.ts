@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import type { Dependencies } from './dependencies.ts';
+import { operations } from './generated/operations.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
@@ -57,6 +58,12 @@ export interface AppOptions {
    * tests shrink limits and windows to reach them, or widen them to stay clear of them.
    */
   rateLimits?: (operationId: OperationId, declared: RateLimit) => RateLimit;
+  /**
+   * Built operations to mount as pending (501) in place of their handlers. Production passes
+   * nothing; tests of the pending path use it, so they keep working once the contract has no
+   * pending operation left.
+   */
+  pending?: readonly OperationId[];
 }
 
 /** Builds the Express app from its dependencies; tests build it in-process the same way. */
@@ -148,6 +155,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const rateLimiter = createRateLimiter(deps.redis.session);
   const verification = createVerificationService(deps);
   const { secretKey, ...turnstileConfig } = config.turnstile;
+  const contractPending = operations.filter((op) => op.pending).map((op) => op.operationId);
+  const stubbed = new Set(options.pending);
   const api = buildRouter(
     [
       ...authRoutes(auth, createSessionsService(deps)),
@@ -155,8 +164,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ...accountRoutes(createPasswordFlowsService(deps), createEmailChangeService(deps)),
       ...verificationRoutes(verification),
       ...usersRoutes(createUsersService(deps, verification)),
-    ],
-    undefined,
+    ].filter((definition) => !stubbed.has(definition.operationId)),
+    [...contractPending, ...stubbed],
     {
       rateLimit: (operationId, declared) =>
         rateLimiter(operationId, options.rateLimits?.(operationId, declared) ?? declared),
