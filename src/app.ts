@@ -18,7 +18,7 @@ import { sessionMiddleware } from './http/middleware/session.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildRouter, type MountedRoutes } from './http/router.ts';
+import { buildRouter } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -47,7 +47,6 @@ export interface BuiltApp {
   app: Express;
   contract: OpenApiDocument;
   stability: ReturnType<typeof stability>;
-  routes: Pick<MountedRoutes, 'routed' | 'pending'>;
   /** What /metrics serves; the server adds the outbox relay's metrics to it. */
   metricsRegistry: Registry;
 }
@@ -97,7 +96,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     ],
     [],
   );
-  app.use(probes.router);
+  app.use(probes);
 
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);
@@ -174,11 +173,10 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
         : null,
     },
   );
-  app.use(api.router);
+  app.use(api);
 
   app.use(notFound());
   app.use(errorHandler({ logger, exposeInternalDetails: development }));
 
-  const routes = { routed: [...probes.routed, ...api.routed], pending: api.pending };
-  return { app, contract, stability: stabilityLayer, routes, metricsRegistry: metrics.registry };
+  return { app, contract, stability: stabilityLayer, metricsRegistry: metrics.registry };
 }
