@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import type { Dependencies } from './dependencies.ts';
+import { operations } from './generated/operations.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
@@ -17,7 +18,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildRouter, forJsonBodyOperations, type MountedRoutes } from './http/router.ts';
+import { buildRouter, forJsonBodyOperations } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -48,7 +49,6 @@ export interface BuiltApp {
   app: Express;
   contract: OpenApiDocument;
   stability: ReturnType<typeof stability>;
-  routes: Pick<MountedRoutes, 'routed' | 'pending'>;
   /** What /metrics serves; the server adds the outbox relay's metrics to it. */
   metricsRegistry: Registry;
 }
@@ -59,6 +59,12 @@ export interface AppOptions {
    * tests shrink limits and windows to reach them, or widen them to stay clear of them.
    */
   rateLimits?: (operationId: OperationId, declared: RateLimit) => RateLimit;
+  /**
+   * Built operations to mount as pending (501) in place of their handlers. Production passes
+   * nothing; tests of the pending path use it, so they keep working once the contract has no
+   * pending operation left.
+   */
+  pending?: readonly OperationId[];
 }
 
 /** Builds the Express app from its dependencies; tests build it in-process the same way. */
@@ -92,7 +98,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     ],
     [],
   );
-  app.use(probes.router);
+  app.use(probes);
 
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);
@@ -153,6 +159,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const verification = createVerificationService(deps);
   const accountEmails = createAccountEmailService({ ...deps, sessionRedis: deps.redis.session });
   const { secretKey, ...turnstileConfig } = config.turnstile;
+  const contractPending = operations.filter((op) => op.pending).map((op) => op.operationId);
+  const stubbed = new Set(options.pending);
   const api = buildRouter(
     [
       ...authRoutes(auth, createSessionsService(deps)),
@@ -164,8 +172,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
-    ],
-    undefined,
+    ].filter((definition) => !stubbed.has(definition.operationId)),
+    [...contractPending, ...stubbed],
     {
       rateLimit: (operationId, declared) =>
         rateLimiter(operationId, options.rateLimits?.(operationId, declared) ?? declared),
@@ -174,11 +182,10 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
         : null,
     },
   );
-  app.use(api.router);
+  app.use(api);
 
   app.use(notFound());
   app.use(errorHandler({ logger, exposeInternalDetails: development }));
 
-  const routes = { routed: [...probes.routed, ...api.routed], pending: api.pending };
-  return { app, contract, stability: stabilityLayer, routes, metricsRegistry: metrics.registry };
+  return { app, contract, stability: stabilityLayer, metricsRegistry: metrics.registry };
 }

@@ -37,12 +37,6 @@ export interface OperationGuards {
   turnstile?: RequestHandler | null;
 }
 
-export interface MountedRoutes {
-  router: Router;
-  routed: OperationId[];
-  pending: OperationId[];
-}
-
 /**
  * Mounts every routed operation at the method and path the contract gives it, and every
  * operation the contract marks `x-pending` at a 501, so the API surface always equals the
@@ -61,7 +55,7 @@ export function buildRouter(
     .filter((op) => op.pending)
     .map((op) => op.operationId),
   guards: OperationGuards = {},
-): MountedRoutes {
+): Router {
   const router = Router();
   const seen = new Set<string>();
   const limiterOf = (operation: ContractOperation): RequestHandler[] => {
@@ -102,5 +96,5 @@ export function buildRouter(
       throw new AppError('system:not_implemented', `${operationId} is not implemented yet`);
     });
   }
-  return { router, routed: routes.map((r) => r.operationId), pending: [...pending] };
+  return router;
 }

@@ -27,13 +27,13 @@ describe('docs, metrics and CORS with the development defaults', () => {
   });
 
   it('When requests were served, then /metrics exposes their histogram by route template', async () => {
-    await fetch(`${app.baseUrl}/v0/posts/0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b`);
+    expect((await fetch(`${app.baseUrl}/v0/users/handle/some_handle/available`)).status).toBe(200);
     const response = await fetch(`${app.baseUrl}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     expect(text).toMatch(
-      /http_request_duration_seconds_count\{method="GET",route="\/v0\/posts\/\{id\}",status="501"\} 1/,
+      /http_request_duration_seconds_count\{method="GET",route="\/v0\/users\/handle\/\{handle\}\/available",status="200"\} 1/,
     );
   });
 

@@ -6,6 +6,7 @@ import {
   type SlidingWindow,
 } from '../../src/http/middleware/rate-limit.ts';
 import { closeRedis, createRedis, type RedisClient } from '../../src/shared/clients/redis.ts';
+import { sleep } from '../support/wait.ts';
 
 let redis: RedisClient;
 let window: SlidingWindow;
@@ -20,13 +21,14 @@ afterAll(async () => {
 });
 
 const freshKey = () => `rate_limit:test:${randomUUID()}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Longer than any test takes however loaded the machine, so nothing leaves it unless asked to.
+const WINDOW_MS = 60_000;
 
 describe('the sliding-window script', () => {
   it('When hits arrive, then it admits up to the limit, counts each and refuses the next', async () => {
     const key = freshKey();
     const outcomes = [];
-    for (let i = 0; i < 4; i++) outcomes.push(await window.hit([key], 3, 60_000));
+    for (let i = 0; i < 4; i++) outcomes.push(await window.hit([key], 3, WINDOW_MS));
     expect(outcomes.map((o) => o.admitted)).toEqual([true, true, true, false]);
     expect(outcomes.map((o) => o.subjects[0]!.count)).toEqual([1, 2, 3, 3]);
     expect(await redis.zcard(key)).toBe(3);
@@ -34,20 +36,24 @@ describe('the sliding-window script', () => {
 
   it('When a subject is full, then its reset is the time until its oldest entry leaves the window', async () => {
     const key = freshKey();
-    await window.hit([key], 2, 1000);
+    const started = Date.now();
+    await window.hit([key], 2, WINDOW_MS);
     await sleep(300);
-    await window.hit([key], 2, 1000);
-    const refused = await window.hit([key], 2, 1000);
+    await window.hit([key], 2, WINDOW_MS);
+    const refused = await window.hit([key], 2, WINDOW_MS);
+    const elapsedMs = Date.now() - started;
     expect(refused.admitted).toBe(false);
-    expect(refused.subjects[0]!.resetMs).toBeGreaterThan(0);
-    expect(refused.subjects[0]!.resetMs).toBeLessThanOrEqual(700);
+    // The oldest entry is at least 300 ms old (timers may fire a millisecond early) and at most
+    // as old as the test; counted from the newest entry, the reset would be later.
+    expect(refused.subjects[0]!.resetMs).toBeLessThanOrEqual(WINDOW_MS - 295);
+    expect(refused.subjects[0]!.resetMs).toBeGreaterThanOrEqual(WINDOW_MS - elapsedMs - 2);
   });
 
   it('When one of two keys is full, then the request is refused and logged under neither', async () => {
     const full = freshKey();
     const roomy = freshKey();
-    await window.hit([full], 1, 60_000);
-    const outcome = await window.hit([roomy, full], 1, 60_000);
+    await window.hit([full], 1, WINDOW_MS);
+    const outcome = await window.hit([roomy, full], 1, WINDOW_MS);
     expect(outcome.admitted).toBe(false);
     expect(outcome.subjects).toEqual([
       { count: 0, resetMs: 0 },
@@ -57,28 +63,41 @@ describe('the sliding-window script', () => {
     expect(await redis.zcard(full)).toBe(1);
   });
 
-  it('When the window passes, then old entries are dropped and the key expires with them', async () => {
+  it('When a hit is admitted, then the key expires one window later', async () => {
     const key = freshKey();
-    await window.hit([key], 1, 300);
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(300);
-    expect((await window.hit([key], 1, 300)).admitted).toBe(false);
+    const started = Date.now();
+    await window.hit([key], 1, WINDOW_MS);
+    const pttl = await redis.pttl(key);
+    const elapsedMs = Date.now() - started;
+    expect(pttl).toBeLessThanOrEqual(WINDOW_MS);
+    expect(pttl).toBeGreaterThanOrEqual(WINDOW_MS - elapsedMs - 2);
+  });
 
+  it('When the window passes, then old entries are dropped from the count', async () => {
+    const key = freshKey();
+    expect((await window.hit([key], 2, 300)).subjects[0]!.count).toBe(1);
     await sleep(350);
-    const again = await window.hit([key], 1, 300);
-    expect(again).toMatchObject({ admitted: true, subjects: [{ count: 1 }] });
+    expect(await window.hit([key], 2, 300)).toMatchObject({
+      admitted: true,
+      subjects: [{ count: 1 }],
+    });
   });
 
   it('When a client keeps hammering a full window, then refused hits do not push its recovery back', async () => {
     const key = freshKey();
-    await window.hit([key], 1, 400);
+    await window.hit([key], 1, WINDOW_MS);
+    const resets: number[] = [];
     for (let i = 0; i < 5; i++) {
-      await sleep(50);
-      await window.hit([key], 1, 400);
+      await sleep(20);
+      const refused = await window.hit([key], 1, WINDOW_MS);
+      expect(refused.admitted).toBe(false);
+      resets.push(refused.subjects[0]!.resetMs);
     }
-    await sleep(200);
-    expect((await window.hit([key], 1, 400)).admitted).toBe(true);
+    expect(await redis.zcard(key)).toBe(1);
+    // Every refusal counts down to the same first entry, and the key's expiry stays put too.
+    expect(resets).toEqual([...resets].sort((a, b) => b - a));
+    expect(resets.at(-1)).toBeLessThanOrEqual(WINDOW_MS - 95);
+    expect(await redis.pttl(key)).toBeLessThanOrEqual(WINDOW_MS - 95);
   });
 });
 

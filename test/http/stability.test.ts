@@ -79,12 +79,13 @@ describe('stability layer', () => {
     void holdRequest(app.baseUrl).catch(() => undefined);
     await waitFor(() => stability.state.inFlight === 1);
 
-    const queued = fetch(`${app.baseUrl}/v0/posts`);
+    const queued = fetch(`${app.baseUrl}/v0/users/handle/some_handle/available`);
     await waitFor(() => stability.state.queued === 1);
     held.shift()?.destroy();
 
     const response = await queued;
-    expect(response.status).toBe(501);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ available: expect.any(Boolean) as boolean });
     await waitFor(() => stability.state.inFlight === 0 && stability.state.queued === 0);
   });
 

@@ -9,7 +9,8 @@ import { createPrivateRedis, type PrivateRedis } from '../support/private-redis.
 import { startSiteverifyServer, type SiteverifyServer } from '../support/siteverify-server.ts';
 
 const SECRET = 'test-turnstile-secret';
-const TIMEOUT_MS = 400;
+// Bounds every guarded call of this file, so it leaves room for a loaded machine.
+const TIMEOUT_MS = 1000;
 
 let redis: PrivateRedis;
 let admin: Redis;
@@ -122,7 +123,7 @@ describe('Turnstile on operations marked x-turnstile', () => {
     const result = await resend(guarded, 'token');
     expect(result).toMatchObject({ status: 503, code: 'turnstile:service_error' });
     expect(result.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    expect(result.elapsedMs).toBeLessThan(TIMEOUT_MS + 1500);
+    expect(result.elapsedMs).toBeLessThan(TIMEOUT_MS * 5);
   });
 
   it('When no TURNSTILE_SECRET_KEY is set, then no token is asked for and Cloudflare is not called', async () => {

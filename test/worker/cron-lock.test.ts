@@ -45,8 +45,12 @@ describe('cron lock', () => {
     const replicas = [spawnFixture(env), spawnFixture(env)];
     await Promise.all(replicas.map((replica) => replica.waitForLine((line) => line === 'ready')));
     const bothReady = Date.now();
+    const contestedRuns = async () =>
+      (await deps.redis.lrange(key, 0, -1)).filter(
+        (entry) => Date.parse(entry.split(' ')[0] ?? '') > bothReady,
+      ).length;
 
-    await sleep(3600);
+    await eventually(async () => (await contestedRuns()) >= 3, 15_000);
     for (const { child } of replicas) child.kill('SIGTERM');
     const exits = await Promise.all(replicas.map((replica) => replica.exited));
     const counts = replicas.map(
@@ -67,29 +71,30 @@ describe('cron lock', () => {
     const skipped = counts.reduce((sum, count) => sum + (count.skipped ?? 0), 0);
     expect(skipped).toBeGreaterThanOrEqual(contested.length);
     expect(counts.reduce((sum, count) => sum + (count.ok ?? 0), 0)).toBe(runs.length);
-  }, 20_000);
+  });
 
   it('When a job runs longer than the lock TTL, then the heartbeat keeps the lock until it ends', async () => {
-    const ttlMs = 300;
-    let finished = false;
-    let workMs = 1200;
+    // A heartbeat every third of the TTL: the lock survives a stall of two thirds of it.
+    const ttlMs = 1000;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const job = recordingJob(async () => {
-      await sleep(workMs);
-      finished = true;
+      await finished;
       return {};
     });
     const key = redisKeys.cronLock(job.name);
 
     const first = runCronJobNow(job.name, deps, { jobs: [job], lockTtlMs: ttlMs });
-    await sleep(ttlMs * 3);
+    await sleep(ttlMs * 2.5);
     const pttl = await deps.redis.pttl(key);
     const second = await runCronJobNow(job.name, deps, { jobs: [job], lockTtlMs: ttlMs });
+    finish();
 
-    expect(finished).toBe(false);
     expect(pttl).toBeGreaterThan(0);
     expect(second.outcome).toBe('skipped');
     expect((await first).outcome).toBe('ok');
-    workMs = 0;
     // A manual run leaves nothing behind: the next one may start at once.
     expect(await deps.redis.exists(key)).toBe(0);
     expect((await runCronJobNow(job.name, deps, { jobs: [job], lockTtlMs: ttlMs })).outcome).toBe(
@@ -120,7 +125,7 @@ describe('cron lock', () => {
           signal.addEventListener('abort', () => reject(signal.reason as Error));
         }),
     );
-    const run = runCronJobNow(job.name, deps, { jobs: [job], lockTtlMs: 300 });
+    const run = runCronJobNow(job.name, deps, { jobs: [job], lockTtlMs: 1000 });
     await eventually(async () => (await deps.redis.exists(redisKeys.cronLock(job.name))) === 1);
 
     await deps.redis.set(redisKeys.cronLock(job.name), 'run manual someone-else');
@@ -134,7 +139,7 @@ describe('cron lock', () => {
   });
 
   it('When the lock holder crashes, then its lock expires and another process can run the job', async () => {
-    const ttlMs = 600;
+    const ttlMs = 1000;
     const job = recordingJob();
     const started = `test:cron-holder:${job.name}`;
     const holder = spawnFixture({
@@ -153,6 +158,9 @@ describe('cron lock', () => {
     holder.child.kill('SIGKILL');
     await holder.exited;
     expect((await runCronJobNow(job.name, deps, { jobs: [job] })).outcome).toBe('skipped');
+    const pttl = await deps.redis.pttl(redisKeys.cronLock(job.name));
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(ttlMs);
     await sleep(ttlMs + 100);
     expect((await runCronJobNow(job.name, deps, { jobs: [job] })).outcome).toBe('ok');
   });

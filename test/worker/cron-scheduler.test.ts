@@ -42,13 +42,14 @@ describe('cron scheduler', () => {
       throw new Error('disk on fire');
     });
     const registry = new Registry();
+    const before = Date.now();
     const cron = startCron({ deps, registry, jobs: [ok, failing] });
 
     const [listed] = cron.list();
     expect(listed).toMatchObject({ name: ok.name, schedule: '* * * * * *' });
-    expect(listed?.nextRun?.getTime()).toBeGreaterThan(Date.now());
+    expect(listed?.nextRun?.getTime()).toBeGreaterThan(before);
     expect(listed?.nextRun?.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
-    await eventually(() => runs >= 2, 5000);
+    await eventually(() => runs >= 2, 10_000);
     await cron.stop();
     const runsAtStop = runs;
     expect(cron.list()[0]?.nextRun).toBeNull();
@@ -90,7 +91,7 @@ describe('cron scheduler', () => {
       return {};
     });
     const cron = startCron({ deps, registry: new Registry(), jobs: [job] });
-    await eventually(() => state === 'running', 3000);
+    await eventually(() => state === 'running', 5000);
 
     await cron.stop();
 
@@ -110,7 +111,7 @@ describe('cron scheduler', () => {
         }),
     );
     const cron = startCron({ deps, registry: new Registry(), jobs: [job], stopTimeoutMs: 100 });
-    await eventually(() => state === 'running', 3000);
+    await eventually(() => state === 'running', 5000);
 
     const stopping = Date.now();
     await cron.stop();

@@ -160,8 +160,10 @@ describe('email consumer', () => {
         return sent;
       },
     };
+    // The first runner must be gone before the ack wait redelivers the job, or it would take
+    // the redelivery itself; 2 s is several times what the send and the stop take.
     const first = await harness.start([await createEmailConsumer({ mailer: stalling, config })], {
-      ackWaitMs: 1000,
+      ackWaitMs: 2000,
       shutdownTimeoutMs: 100,
     });
     const to = recipient();
@@ -180,7 +182,7 @@ describe('email consumer', () => {
     expect(await harness.streamMessages('email')).toBe(1);
 
     const second = await harness.start([await createEmailConsumer({ mailer, config })], {
-      ackWaitMs: 1000,
+      ackWaitMs: 2000,
     });
     await eventually('the redelivery to be skipped', async () =>
       (await second.metric('worker_jobs_duplicate_total', durable)) === 1 ? true : undefined,
@@ -197,7 +199,9 @@ describe('email consumer', () => {
     const downMailer = mailerTo(port);
     const runner = await harness.start(
       [await createEmailConsumer({ mailer: downMailer, config })],
-      { retryDelaysMs: [300, 300, 300, 300, 300] },
+      // The catcher starts right after the first failure; the later delays keep the job from
+      // the dead-letter queue however long that takes on a loaded machine.
+      { retryDelaysMs: [300, 1000, 1000, 1000, 1000] },
     );
     const to = recipient();
 
