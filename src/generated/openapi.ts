@@ -2951,7 +2951,10 @@ export interface operations {
   searchPosts: {
     parameters: {
       query: {
-        /** @description The search text. */
+        /**
+         * @description The search text.
+         * @example analytical engine
+         */
         q: string;
         /** @description Page number, starting at 1. */
         page?: components['parameters']['Page'];
