@@ -5,8 +5,8 @@ import type { Express, Request } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
-import swaggerUi from 'swagger-ui-express';
 import type { Dependencies } from './dependencies.ts';
+import { apiDocs } from './http/api-docs.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
@@ -127,12 +127,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.use('/v0', sessionMiddleware(deps));
   app.use(express.json({ limit: config.http.jsonBodyLimitBytes }));
 
-  if (config.http.apiDocsEnabled) {
-    app.get('/openapi.json', (_req, res) => {
-      res.json(contract);
-    });
-    app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerUrl: '/openapi.json' }));
-  }
+  if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
 
   memoiseValidatorRouteRegexps();
   app.use(
