@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the test suite against the test stack: installs what is missing, brings up .stack/test
-# (every port +100, database expresskit_test, migrated, never seeded), then
-# `npm test -- <args>` with .stack/test/stack.env loaded.
+# Runs the test suite against the test stack: installs what is missing (chromium included, for
+# the Swagger UI browser test), brings up .stack/test (every port +100, database
+# expresskit_test, migrated, never seeded), then `npm test -- <args>` with .stack/test/stack.env
+# loaded.
 #
 # Usage: bash scripts/test.sh [--down] [-- ] [vitest args...]
 #   --down   stop the test stack afterwards. Without it the stack stays up, so the next run
@@ -31,6 +32,7 @@ if [[ $DOWN == yes ]]; then
 fi
 
 ensure_node_modules current </dev/null
+ensure_test_browser </dev/null
 bash scripts/stack/up.sh --profile test --no-seed </dev/null
 stack_set_profile test
 

@@ -5,9 +5,9 @@ import type { Express, Request } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
-import swaggerUi from 'swagger-ui-express';
 import type { Dependencies } from './dependencies.ts';
 import { operations } from './generated/operations.ts';
+import { apiDocs } from './http/api-docs.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
@@ -135,12 +135,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
 
-  if (config.http.apiDocsEnabled) {
-    app.get('/openapi.json', (_req, res) => {
-      res.json(contract);
-    });
-    app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerUrl: '/openapi.json' }));
-  }
+  if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
 
   memoiseValidatorRouteRegexps();
   app.use(

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateErrorDocs } from './error-docs.ts';
+import { generatePostman } from './postman.ts';
 import { ContractError, generateTypes, loadContract, repoRoot, writeGenerated } from './types.ts';
 import type { GeneratedFile } from './types.ts';
 
@@ -20,7 +21,11 @@ async function readIfExists(relativePath: string): Promise<string | undefined> {
 
 async function generateAll(): Promise<GeneratedFile[]> {
   const contract = await loadContract();
-  return [...(await generateTypes(contract)), ...(await generateErrorDocs(contract))];
+  return [
+    ...(await generateTypes(contract)),
+    ...(await generateErrorDocs(contract)),
+    ...(await generatePostman(contract)),
+  ];
 }
 
 async function main(): Promise<number> {

@@ -121,6 +121,19 @@ ensure_system_packages() {
   [[ -n $(pg_bin_dir) ]] || stack_die "PostgreSQL binaries not found under /usr/lib/postgresql"
 }
 
+# Debian's chromium for the tests that drive Swagger UI in a browser (playwright-core launches
+# /usr/bin/chromium; it downloads no browser of its own).
+ensure_test_browser() {
+  [[ -x /usr/bin/chromium ]] && return 0
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    stack_die "missing: chromium; install it (Debian: apt-get install -y chromium)"
+  fi
+  stack_log "installing chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || stack_die "apt-get update failed"
+  apt-get install -y -qq chromium >/dev/null || stack_die "apt-get install chromium failed"
+}
+
 # An exclusive lock per stack dir so two concurrent up/down runs do not race. fd 9 is closed
 # in every service we start (start_detached), so the daemons never inherit the lock.
 stack_lock() {

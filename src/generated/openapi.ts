@@ -235,7 +235,11 @@ export interface paths {
     put?: never;
     /**
      * Log in with email and password
-     * @description Unknown email, an account without a password and a wrong password all answer
+     * @description The way in: answers 204 with a new session cookie, which the browser (or Postman's
+     *     cookie jar) sends with every later call. On the dev stack, sign in as
+     *     `alice@example.com` with the password `expresskit-dev-password`.
+     *
+     *     Unknown email, an account without a password and a wrong password all answer
      *     `401 auth:invalid_credentials`, in constant time. An unverified email answers
      *     `403 auth:email_not_verified`, but only after the password was checked. With TOTP
      *     enabled the answer is 202 with a `temp_token` for `totpVerify` and no session yet;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operations } from '../../src/generated/operations.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 describe('docs, metrics and CORS with the development defaults', () => {
@@ -18,6 +19,20 @@ describe('docs, metrics and CORS with the development defaults', () => {
     const contract = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(contract.openapi).toMatch(/^3\.1/);
     expect(Object.keys(contract.paths)).toContain('/v0/posts/{id}');
+  });
+
+  it('When /openapi.json is read, then each operation lists its error codes and the server is this one, while the validator keeps the contract as written', async () => {
+    const response = await fetch(`${app.baseUrl}/openapi.json`);
+    const served = (await response.json()) as {
+      servers: unknown;
+      paths: Record<string, Record<string, { description: string; 'x-error-codes': string[] }>>;
+    };
+    expect(served.servers).toEqual([{ url: '/', description: 'This server' }]);
+    for (const op of operations) {
+      const { description, 'x-error-codes': codes } = served.paths[op.path]![op.method]!;
+      for (const code of codes) expect(description).toContain(`- \`${code}\` (`);
+    }
+    expect(JSON.stringify(app.built.contract)).not.toContain('x-error-codes`):');
   });
 
   it('When /docs is opened, then Swagger UI is served', async () => {
