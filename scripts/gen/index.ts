@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { generateClient } from './client.ts';
 import { generateErrorDocs } from './error-docs.ts';
 import { ContractError, generateTypes, loadContract, repoRoot, writeGenerated } from './types.ts';
 import type { GeneratedFile } from './types.ts';
@@ -20,7 +21,12 @@ async function readIfExists(relativePath: string): Promise<string | undefined> {
 
 async function generateAll(): Promise<GeneratedFile[]> {
   const contract = await loadContract();
-  return [...(await generateTypes(contract)), ...(await generateErrorDocs(contract))];
+  const types = await generateTypes(contract);
+  return [
+    ...types,
+    ...(await generateClient(contract, types)),
+    ...(await generateErrorDocs(contract)),
+  ];
 }
 
 async function main(): Promise<number> {
