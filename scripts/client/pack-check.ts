@@ -1,9 +1,9 @@
 /**
  * Proves the client package works for someone outside the repo: `npm pack` in client/ (which
  * builds it), install the tarball into a scratch project in the system temp dir (its
- * dependencies come from the registry, as a consumer's would), then typecheck the README's
- * example and typed-error assertions against the installed declarations with the browser's
- * globals only, and import the built JavaScript in Node.
+ * dependencies come from the registry, as a consumer's would), then typecheck the client
+ * examples of both READMEs and typed-error assertions against the installed declarations with
+ * the browser's globals only, and import the built JavaScript in Node.
  *
  * It runs from .ci/run as its own phase rather than in the test suite: it needs the npm
  * registry and no service, takes seconds of npm work that would otherwise hold a test worker on
@@ -61,9 +61,11 @@ const TSCONFIG = {
   include: ['*.ts'],
 };
 
-function readmeExample(readme: string): string {
-  const match = /```ts\n([\s\S]*?)```/.exec(readme);
-  if (!match?.[1]) throw new Error('client/README.md has no ```ts example');
+/** The first TypeScript example in a README after `heading`, as a reader would copy it. */
+function readmeExample(readme: string, heading: string): string {
+  const after = readme.slice(Math.max(0, readme.indexOf(heading)));
+  const match = /```ts\n([\s\S]*?)```/.exec(after);
+  if (!match?.[1]) throw new Error(`no \`\`\`ts example after "${heading}"`);
   return match[1];
 }
 
@@ -101,8 +103,13 @@ async function main(): Promise<void> {
     });
     console.log(`installed into ${project}`);
 
-    const readme = await readFile(path.join(clientDir, 'README.md'), 'utf8');
-    await writeFile(path.join(project, 'readme-example.ts'), readmeExample(readme));
+    const clientReadme = await readFile(path.join(clientDir, 'README.md'), 'utf8');
+    const rootReadme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    await writeFile(
+      path.join(project, 'client-readme.ts'),
+      readmeExample(clientReadme, '# @expresskit/client'),
+    );
+    await writeFile(path.join(project, 'readme.ts'), readmeExample(rootReadme, '## Use the API'));
     await writeFile(path.join(project, 'typed-errors.ts'), TYPED_ERRORS_CHECK);
     await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
     await run(process.execPath, [tsc, '-p', project], { cwd: project }).catch(
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
         throw new Error(`tsc failed against the installed package:\n${failure.stdout ?? ''}`);
       },
     );
-    console.log('typechecked the README example and the typed errors against the package');
+    console.log('typechecked both README examples and the typed errors against the package');
 
     const { stdout } = await run(
       process.execPath,
