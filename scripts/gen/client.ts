@@ -24,8 +24,8 @@ import {
 import type { Contract, GeneratedFile, OperationInfo } from './types.ts';
 
 const SERVER_TYPES_FILE = 'src/generated/openapi.ts';
-export const CLIENT_TYPES_FILE = 'client/src/generated/openapi.ts';
-export const CLIENT_CONTRACT_FILE = 'client/src/generated/contract.ts';
+const CLIENT_TYPES_FILE = 'client/src/generated/openapi.ts';
+const CLIENT_CONTRACT_FILE = 'client/src/generated/contract.ts';
 
 const SCHEMA_REF_PREFIX = '#/components/schemas/';
 const MULTIPART = 'multipart/form-data';
@@ -50,7 +50,7 @@ interface EventStreamOperation {
 }
 
 /** Shapes the client needs, read from the raw document (loadContract keeps no bodies). */
-interface Shapes {
+export interface Shapes {
   multipart: MultipartOperation[];
   eventStreams: EventStreamOperation[];
 }
@@ -59,7 +59,7 @@ function isBinary(schema: Json): boolean {
   return schema.format === 'binary' || typeof schema.contentMediaType === 'string';
 }
 
-function readShapes(document: Json, contract: Contract): Shapes {
+export function readShapes(document: Json, contract: Contract): Shapes {
   const problems: string[] = [];
   const components = isObject(document.components) ? document.components : {};
   const schemas = isObject(components.schemas) ? components.schemas : {};
