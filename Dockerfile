@@ -15,11 +15,14 @@ ENV npm_config_update_notifier=false \
 # Every dependency, for tooling run in a container (`docker build --target deps`: check, tests).
 FROM base AS deps
 COPY package.json package-lock.json ./
+# The client package is an npm workspace; its manifest brings its dependencies into the install.
+COPY client/package.json client/
 RUN --mount=type=cache,target=/root/.npm npm ci
 
 # Runtime dependencies only. This also leaves out the `node` devDependency (the Node 24 that
 # npm scripts use on machines without it): the image's own Node 24 runs everything here.
 FROM base AS prod-deps
+# Without client/package.json npm skips the client workspace: the server does not run it.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 

@@ -2,7 +2,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.stack/**', 'src/generated/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.stack/**',
+      'src/generated/**',
+      'client/src/generated/**',
+      'client/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

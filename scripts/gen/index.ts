@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { generateClient } from './client.ts';
 import { generateErrorDocs } from './error-docs.ts';
 import { generatePostman } from './postman.ts';
 import { ContractError, generateTypes, loadContract, repoRoot, writeGenerated } from './types.ts';
@@ -21,8 +22,10 @@ async function readIfExists(relativePath: string): Promise<string | undefined> {
 
 async function generateAll(): Promise<GeneratedFile[]> {
   const contract = await loadContract();
+  const types = await generateTypes(contract);
   return [
-    ...(await generateTypes(contract)),
+    ...types,
+    ...(await generateClient(contract, types)),
     ...(await generateErrorDocs(contract)),
     ...(await generatePostman(contract)),
   ];
