@@ -80,6 +80,14 @@ describe('forgot password', () => {
     expect(await composed(user.email)).toBeUndefined();
   });
 
+  it.each(['a!b@example.com', 'x@example.c0m'])(
+    'When the address %s is one the contract accepts but a stricter check would not, then it is queued like any other (regression: 500)',
+    async (email) => {
+      expect(await forgot(email)).toEqual({ status: 204, body: '' });
+      expect(await jobsFor(email)).toContainEqual({ flow: 'password_reset', email });
+    },
+  );
+
   it('When the email is malformed, then 400 general:validation_error', async () => {
     const response = await forgot('not-an-email');
 
