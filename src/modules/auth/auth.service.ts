@@ -8,7 +8,7 @@ import { findByEmail } from '../users/users.repository.ts';
 import { verifyAgainstDummy, verifyPassword } from './password.ts';
 import { createTotpTempToken } from './totp-temp-token.ts';
 
-type AuthDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage'>;
+type AuthDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'logger'>;
 
 export interface Credentials {
   email: string;
@@ -94,7 +94,16 @@ export function createAuthService(deps: AuthDependencies) {
           established = true;
         });
       } catch (error) {
-        if (established) await session.discard();
+        if (established) {
+          // The commit failed after the session was stored. The answer is the commit's error;
+          // a failure to end the session as well is logged beside it, not thrown over it.
+          await session.discard().catch((discardError: unknown) => {
+            deps.logger.error('ending the session of a failed login failed', {
+              err: discardError,
+              user_id: actor.userId,
+            });
+          });
+        }
         throw error;
       }
     },

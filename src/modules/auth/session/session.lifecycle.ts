@@ -88,6 +88,14 @@ export function sessionSteps(
 ): SessionSteps {
   return {
     establish: () => establishSession(req, input),
-    discard: () => destroyCurrentSession(req, res),
+    async discard() {
+      try {
+        await destroyCurrentSession(req, res);
+      } finally {
+        // Even when the store could not be reached, express-session must not send this
+        // session's cookie with the error response: with no session it writes none.
+        delete (req as { session?: unknown }).session;
+      }
+    },
   };
 }
