@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { operations } from '../generated/operations.ts';
 import { AppError } from '../shared/errors/app-error.ts';
+import { requireSession } from '../modules/auth/session/session.port.ts';
 import type { RateLimit } from './middleware/rate-limit.ts';
 import type { OperationId, RouteDefinition } from './typed-handler.ts';
 
@@ -46,7 +47,8 @@ export interface OperationGuards {
  * declares them, pending ones too, after request validation and before the route's own
  * middleware: the rate limit first, so a flood is cut before Turnstile calls Cloudflare. A
  * limit keyed by user (`key: user`) waits for the route's own middleware instead, since it is
- * requireSession that tells who the user is. An operation that declares a guard the caller did
+ * requireSession that tells who the user is: such an operation refuses a caller without a
+ * session (401) before it counts anything, and a flood of those costs a session lookup each. An operation that declares a guard the caller did
  * not supply is a start-up error, so a limit in the contract can never go unenforced.
  */
 export function buildRouter(
@@ -72,12 +74,22 @@ export function buildRouter(
     }
     return guards.turnstile ? [guards.turnstile] : [];
   };
-  const mount = (operationId: OperationId, before: RequestHandler[], handler: RequestHandler) => {
+  const mount = (
+    operationId: OperationId,
+    before: RequestHandler[],
+    handler: RequestHandler,
+    pending = false,
+  ) => {
     if (seen.has(operationId)) throw new Error(`Operation ${operationId} is routed twice`);
     seen.add(operationId);
     const operation = findOperation(operationId);
-    const limiter = limiterOf(operation);
     const perUser = operation.rateLimit?.key === 'user';
+    // A per-user limit counts the user requireSession found; without it every request would
+    // fail on the missing user. A pending operation has no user to count and answers 501.
+    if (perUser && !pending && !before.includes(requireSession)) {
+      throw new Error(`Operation ${operationId} is limited per user but has no requireSession`);
+    }
+    const limiter = perUser && pending ? [] : limiterOf(operation);
     router[operation.method](
       toExpressPath(operation.path),
       ...(perUser ? [] : limiter),
@@ -92,9 +104,10 @@ export function buildRouter(
     mount(definition.operationId, definition.before, definition.handler);
   }
   for (const operationId of pending) {
-    mount(operationId, [], () => {
+    const notImplemented = () => {
       throw new AppError('system:not_implemented', `${operationId} is not implemented yet`);
-    });
+    };
+    mount(operationId, [], notImplemented, true);
   }
   return router;
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRouter } from '../../src/http/router.ts';
+import { route } from '../../src/http/typed-handler.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createSignedInUser, signIn } from '../support/factories.ts';
 import { postJson } from '../support/http.ts';
@@ -58,5 +60,27 @@ describe('x-rate-limit with key: user', () => {
     const answer = await postJson(app.baseUrl, REGENERATE, { code: '123456' });
     expect([answer.status, codeOf(answer)]).toEqual([401, 'auth:unauthorized']);
     expect(answer.response.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+});
+
+describe('x-rate-limit with key: user, at start-up and while pending', () => {
+  it('When an operation limited per user is routed without requireSession, then building the router fails', () => {
+    const unguarded = route('totpRegenerateBackupCodes', async () => ({
+      status: 200,
+      body: { backup_codes: [] },
+    }));
+    expect(() =>
+      buildRouter([unguarded], [], { rateLimit: () => (_req, _res, next) => next() }),
+    ).toThrow('totpRegenerateBackupCodes is limited per user but has no requireSession');
+  });
+
+  it('When an operation limited per user is pending, then it answers 501, not a 500 over the missing user', async () => {
+    const stubbed = await startTestApp({}, process.env, { pending: ['totpRegenerateBackupCodes'] });
+    try {
+      const answer = await postJson(stubbed.baseUrl, REGENERATE, { code: '123456' });
+      expect([answer.status, codeOf(answer)]).toEqual([501, 'system:not_implemented']);
+    } finally {
+      await stubbed.close();
+    }
   });
 });
