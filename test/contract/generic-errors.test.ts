@@ -203,6 +203,16 @@ function expectDeclared(op: Operation, answer: Answer, refusal?: Pick<Answer, 's
 
 const names = (list: Operation[]) => list.map((op) => [op.operationId, op] as const);
 
+/**
+ * What an operation answers when the pipeline lets the request through: its own success
+ * status (the first 2xx it declares), or the 501 of a pending one.
+ */
+function ownAnswer(op: Operation): Pick<Answer, 'status' | 'code'> {
+  if (op.pending) return { status: 501, code: 'system:not_implemented' };
+  const success = [...op.statuses].filter((s) => s.startsWith('2')).sort()[0];
+  return { status: Number(success), code: undefined };
+}
+
 describe('refusals of the pipeline, for every operation', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -226,8 +236,7 @@ describe('refusals of the pipeline, for every operation', () => {
     async (_id, op) => {
       const answer = await send(app, op, { ...validBody(op), query: { unknown_parameter: '1' } });
       if (op.probe) {
-        expectDeclared(op, answer);
-        expect(answer.code).not.toBe('general:validation_error');
+        expectDeclared(op, answer, ownAnswer(op));
       } else {
         expectDeclared(op, answer, { status: 400, code: 'general:validation_error' });
         expect(answer.details).toContain('unknown_parameter');
@@ -304,8 +313,7 @@ describe('refusals of the stability layer, for every operation', () => {
     async (_id, op) => {
       const answer = await send(app, op, validBody(op));
       if (op.probe || op.eventStream) {
-        expectDeclared(op, answer);
-        expect(answer.code).not.toBe('system:overloaded');
+        expectDeclared(op, answer, ownAnswer(op));
       } else {
         expectDeclared(op, answer, { status: 503, code: 'system:overloaded' });
       }

@@ -126,6 +126,13 @@ describe('email tokens', () => {
     expect(await tokens.consume('password_reset', bobToken)).toMatchObject({ userId: bob });
   });
 
+  it('When the stored value is not a token (written by hand), then the link reads as invalid, not as an error', async () => {
+    const userId = randomUUID();
+    await redis.set(redisKeys.emailToken('password_reset', userId), 'not json', 'EX', 60);
+
+    expect(await tokens.consume('password_reset', `${userId}.some-secret`)).toBeUndefined();
+  });
+
   it.each([
     ['never issued', `${randomUUID()}.never-issued`],
     ['without a user id', 'no-dot-at-all'],

@@ -35,10 +35,13 @@ interface StoredToken {
 }
 
 // Redeems the token only while it is the user's live one of its kind, and deletes it in the
-// same step: of two concurrent redemptions exactly one gets the record. ARGV: the digest.
+// same step: of two concurrent redemptions exactly one gets the record. A value that is not a
+// stored token (written by hand) reads as no token rather than failing. ARGV: the digest.
 const consumeScript = defineRedisScript(`
 local stored = redis.call('GET', KEYS[1])
-if not stored or cjson.decode(stored).digest ~= ARGV[1] then return false end
+if not stored then return false end
+local decoded, token = pcall(cjson.decode, stored)
+if not decoded or token.digest ~= ARGV[1] then return false end
 redis.call('DEL', KEYS[1])
 return stored`);
 
@@ -94,11 +97,7 @@ export function createEmailTokens(
         [digest(parsed.secret)],
       )) as string | null;
       if (stored === null) return undefined;
-      const { record } = JSON.parse(stored) as StoredToken;
-      // The key names the user; a record claiming another one was not written by issue().
-      return record.userId === parsed.userId
-        ? { userId: record.userId, data: record.data }
-        : undefined;
+      return (JSON.parse(stored) as StoredToken).record;
     },
   };
 }

@@ -69,7 +69,9 @@ export function createFailureBudget(
         refund = right;
         return right;
       } finally {
-        if (refund) await refundScript(redis, [key]);
+        // A refund that fails costs the user one unit until the window passes; it must not
+        // replace the check's own answer or error.
+        if (refund) await refundScript(redis, [key]).catch(() => undefined);
       }
     },
   };
