@@ -92,6 +92,7 @@ describe('server configuration', () => {
     ['10.0.0.0/8', ['10.0.0.0/8']],
     ['loopback, linklocal,uniquelocal', ['loopback', 'linklocal', 'uniquelocal']],
     ['192.0.2.7,2001:db8::/32,::1', ['192.0.2.7', '2001:db8::/32', '::1']],
+    ['10.0.0.0/255.0.0.0', ['10.0.0.0/255.0.0.0']],
   ])('When TRUST_PROXY is %j, then Express gets %j', (value, expected) => {
     expect(loadServerConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
   });

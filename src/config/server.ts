@@ -40,6 +40,8 @@ function isAddressOrSubnet(entry: string): boolean {
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
+  // proxy-addr also takes an IPv4 netmask (10.0.0.0/255.0.0.0) in place of a prefix length.
+  if (family === 4 && isIP(prefix) === 4) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 

@@ -65,9 +65,9 @@ export function apiDocs(contract: OpenApiDocument): Router {
       swaggerUrl: '/openapi.json',
       customSiteTitle: 'ExpressKit API',
       swaggerOptions: {
-        // "Try it out" keeps and sends cookies even when the page and the API are on different
-        // origins (fetch `credentials: 'include'`), so the session cookie login sets rides
-        // along on every later call.
+        // The page and the API share an origin (the served contract's server is `/`), where
+        // fetch sends cookies anyway; this keeps the session cookie riding along when the page
+        // is served from another origin than the API (fetch `credentials: 'include'`).
         withCredentials: true,
       },
     }),

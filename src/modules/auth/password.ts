@@ -30,8 +30,9 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Hashing cost is bounded by the contract: passwords are 12–128 characters (code points), so
- * at most 512 UTF-8 bytes ever reach argon2.
+ * Hashing cost is bounded at the edge: the contract takes passwords of 12–128 characters (code
+ * points), so at most 512 UTF-8 bytes reach argon2 from a request. Other callers (seeds, test
+ * factories) pass their own fixed passwords.
  */
 export async function hashPassword(password: string): Promise<string> {
   return withHashSlot(() => hash(password, ARGON2_OPTIONS));

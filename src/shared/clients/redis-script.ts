@@ -16,8 +16,9 @@ const isNoScript = (error: unknown) =>
  * EVAL, which loads it again. The body crosses the wire once per Redis server, not once per
  * call. (ioredis's own `defineCommand` does the same but breaks under auto-pipelining.)
  *
- * Every key a script reads or writes must come in `keys`: a key computed inside the script
- * breaks on Redis Cluster, where a script may only touch the keys it declared.
+ * Every key a script reads or writes must come in `keys`, so Redis (and a Cluster's routing)
+ * sees what it touches. On a Cluster the keys of one call must also share a hash slot; the
+ * session Redis is a single server today, and a move to Cluster needs hash tags in redis-keys.ts.
  */
 export function defineRedisScript(lua: string): RedisScript {
   const sha = createHash('sha1').update(lua).digest('hex');
