@@ -11,6 +11,7 @@ import { createConsumers } from '../../worker/consumers/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { clientFor } from '../support/client.ts';
 import { createUser } from '../support/factories.ts';
+import { startMeilisearchServer, type MeilisearchServer } from '../support/meilisearch-server.ts';
 import { freePort } from '../support/net.ts';
 import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
 import {
@@ -314,4 +315,61 @@ describe('when the search engine is down', () => {
       expect(error?.code).toBe('search:query_failed');
     },
   );
+});
+
+describe('with SEARCH_ENGINE=meilisearch', () => {
+  let meili: MeilisearchServer;
+  let meiliApp: TestApp;
+
+  beforeAll(async () => {
+    meili = await startMeilisearchServer();
+    meiliApp = await startTestApp({
+      search: { engine: 'meilisearch', meilisearchUrl: meili.url, meilisearchApiKey: meili.apiKey },
+    });
+    await meiliApp.deps.search.applySettings();
+  });
+
+  afterAll(async () => {
+    await meiliApp?.close();
+    await meili?.close();
+  });
+
+  it('When a post is in the index, then the API finds it through Meilisearch with an escaped snippet; once the engine is gone, the answer is 502 search:query_failed', async () => {
+    const id = newId();
+    await meiliApp.deps.search.indexPost({
+      id,
+      author_id: authorId,
+      title: 'Through Meilisearch',
+      content: 'The <b>engine</b> answers.',
+      updated_at: new Date(),
+    });
+
+    const found = await clientFor(meiliApp).GET('/v0/search/posts', {
+      params: { query: { q: 'engine' } },
+    });
+
+    expect(found.response.status).toBe(200);
+    expect(found.data).toEqual({
+      hits: [
+        {
+          id,
+          author_id: authorId,
+          title: 'Through Meilisearch',
+          snippet: 'The &lt;b&gt;<mark>engine</mark>&lt;/b&gt; answers.',
+        },
+      ],
+      page: 1,
+      page_size: 20,
+      total_hits: 1,
+      total_pages: 1,
+    });
+
+    await meili.close();
+    const failed = await clientFor(meiliApp).GET('/v0/search/posts', {
+      params: { query: { q: 'engine' } },
+    });
+
+    expect(failed.response.status).toBe(502);
+    expect(failed.error?.code).toBe('search:query_failed');
+  });
 });

@@ -68,7 +68,15 @@ function format(
   }
   const body = tokens
     .slice(first, last)
-    .map((t) => (options.highlight && matches(t) ? `${tags.pre}${t}${tags.post}` : t))
+    .map((t) =>
+      options.highlight
+        ? t.replace(/[\p{L}\p{N}]+/gu, (w) =>
+            terms.some((term) => w.toLowerCase().startsWith(term))
+              ? `${tags.pre}${w}${tags.post}`
+              : w,
+          )
+        : t,
+    )
     .join('');
   const before = options.crop && first > 0 ? options.cropMarker : '';
   const after = options.crop && last < tokens.length ? options.cropMarker : '';
