@@ -382,7 +382,7 @@ export const operations = [
     path: '/v0/search/posts',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -391,7 +391,7 @@ export const operations = [
     path: '/v0/search/users',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {

@@ -60,7 +60,7 @@ describe('PostgreSQL search engine', () => {
   });
 
   describe('posts', () => {
-    it('When a post is indexed, then a word of its content finds it with a plain-text snippet around the word', async () => {
+    it('When a post is indexed, then a word of its content finds it with a snippet around the word, the word highlighted', async () => {
       const word = uniqueWord('kw');
       const doc = post({
         title: 'Snippets',
@@ -73,9 +73,43 @@ describe('PostgreSQL search engine', () => {
       expect(result.total_hits).toBe(1);
       const [hit] = result.hits;
       expect(hit).toMatchObject({ id: doc.id, author_id: doc.author_id, title: 'Snippets' });
-      expect(hit?.snippet).toContain(word);
-      expect(hit?.snippet).not.toMatch(/<\/?b>/);
+      expect(hit?.snippet).toContain(`<mark>${word}</mark> appears here`);
       expect(hit?.snippet.length).toBeLessThan(doc.content.length / 2);
+    });
+
+    it('When a post holds markup and forged highlight markers, then the snippet escapes the markup and marks only the match', async () => {
+      const word = uniqueWord('xs');
+      await search.indexPost(
+        post({ content: `${word} <script>alert("x")</script> & \uE000forged\uE001 it's` }),
+      );
+
+      const [hit] = (await search.searchPosts({ q: word, page: 1, pageSize: 10 })).hits;
+
+      expect(hit?.snippet).toContain(
+        `<mark>${word}</mark> &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; forged`,
+      );
+      // No tag but the highlight's survives, whatever the excerpt's cut.
+      expect(hit?.snippet.replace(/<\/?mark>/g, '')).not.toMatch(/[<>"]/);
+    });
+
+    it('When a query ends in the start of a word, then posts with that word are found as the user types', async () => {
+      const word = uniqueWord('pfx');
+      const doc = post({ title: `Notes on ${word}`, content: 'Looms and engines.' });
+      await search.indexPost(doc);
+
+      const typing = await search.searchPosts({
+        q: `notes ${word.slice(0, 6)}`,
+        page: 1,
+        pageSize: 10,
+      });
+      const withSyntax = await search.searchPosts({
+        q: `"${word.slice(0, 6)}"`,
+        page: 1,
+        pageSize: 10,
+      });
+
+      expect(typing.hits.map((h) => h.id)).toContain(doc.id);
+      expect(withSyntax.hits.map((h) => h.id)).not.toContain(doc.id);
     });
 
     it('When one post matches in its title and another only in its content, then the title match ranks first', async () => {

@@ -540,16 +540,14 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout'
-    | 'system:not_implemented';
+    | 'system:timeout';
   searchUsers:
     | 'general:validation_error'
     | 'search:query_failed'
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout'
-    | 'system:not_implemented';
+    | 'system:timeout';
   listActionLogs:
     | 'general:validation_error'
     | 'system:internal_error'

@@ -1221,7 +1221,10 @@ export interface components {
       /** Format: uuid */
       author_id: string;
       title: string;
-      /** @description Plain-text excerpt of the content around the match. */
+      /**
+       * @description HTML excerpt of the content around the match: the text is HTML-escaped and each
+       *     matched term is wrapped in `<mark>`, so it can be inserted into a page as is.
+       */
       snippet: string;
     };
     SearchUserHit: {
@@ -3028,7 +3031,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };
@@ -3077,7 +3079,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };

@@ -8,6 +8,12 @@ import type {
   UserDocument,
   UserHit,
 } from './search-engine.ts';
+import {
+  HIGHLIGHT_START,
+  HIGHLIGHT_STOP,
+  snippetHtml,
+  withoutHighlightMarkers,
+} from './search-snippet.ts';
 
 export interface MeilisearchOptions {
   url: string;
@@ -70,7 +76,16 @@ export function createMeilisearchEngine(options: MeilisearchOptions): SearchEngi
     async indexPost(doc: PostDocument) {
       const { updated_at, ...fields } = doc;
       await settle(
-        posts.addDocuments([{ ...fields, updated_at: updated_at.getTime() }], primaryKey),
+        posts.addDocuments(
+          [
+            {
+              ...fields,
+              content: withoutHighlightMarkers(fields.content),
+              updated_at: updated_at.getTime(),
+            },
+          ],
+          primaryKey,
+        ),
         'index post',
       );
     },
@@ -93,13 +108,16 @@ export function createMeilisearchEngine(options: MeilisearchOptions): SearchEngi
         attributesToCrop: ['content'],
         cropLength: SNIPPET_WORDS,
         cropMarker: '…',
+        attributesToHighlight: ['content'],
+        highlightPreTag: HIGHLIGHT_START,
+        highlightPostTag: HIGHLIGHT_STOP,
       });
       return {
         hits: res.hits.map((hit) => ({
           id: hit.id,
           author_id: hit.author_id,
           title: hit.title,
-          snippet: hit._formatted?.content ?? '',
+          snippet: snippetHtml(hit._formatted?.content ?? ''),
         })),
         total_hits: res.totalHits,
       };

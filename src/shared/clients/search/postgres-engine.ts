@@ -8,10 +8,21 @@ import type {
   UserDocument,
   UserHit,
 } from './search-engine.ts';
+import {
+  HIGHLIGHT_START,
+  HIGHLIGHT_STOP,
+  escapedSql,
+  markHighlights,
+  withoutHighlightMarkers,
+} from './search-snippet.ts';
 
-// Plain-text snippets, like the Meilisearch engine's crop: no highlight markup to escape.
-const HEADLINE_OPTIONS =
-  'MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=" … ", StartSel="", StopSel=""';
+// One excerpt around the best match, so a short post is shown whole, punctuation and all.
+const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
+
+const ESCAPED_CONTENT = escapedSql('content');
+
+/** Web search syntax (phrases, exclusions, `or`): the query is meant as written, not as typed so far. */
+const WEB_SEARCH_SYNTAX = /"|(^|\s)-|(^|\s)or(\s|$)/i;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -33,8 +44,19 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
   // Cast so the total is a number whatever int8 parser the pool was given.
   const COUNT = db.raw('count(*)::int as count');
 
+  /**
+   * websearch_to_tsquery, widened for a plain query by the prefix of every word, so a title
+   * is found while its last word is still being typed.
+   */
+  function postsTsquery(q: string): Knex.Raw {
+    const prefix = WEB_SEARCH_SYNTAX.test(q) ? undefined : prefixTsquery(q);
+    return prefix
+      ? db.raw("(websearch_to_tsquery('simple', ?) || to_tsquery('simple', ?))", [q, prefix])
+      : db.raw("websearch_to_tsquery('simple', ?)", [q]);
+  }
+
   async function searchPosts({ q, page, pageSize }: SearchQuery): Promise<SearchResult<PostHit>> {
-    const tsquery = db.raw("websearch_to_tsquery('simple', ?)", [q]);
+    const tsquery = postsTsquery(q);
     const [countRow] = await db('search_posts')
       .whereRaw('document @@ ?', [tsquery])
       .select<{ count: number }[]>(COUNT);
@@ -45,7 +67,7 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
     const rows = await db
       .with('page', (qb) =>
         qb
-          .from(db.raw('search_posts, ? as query', [tsquery]))
+          .from(db.raw('search_posts, (select ? as query) as q', [tsquery]))
           .select('id', 'author_id', 'title', 'content', 'query')
           .select(db.raw('ts_rank(document, query) as rank'))
           .whereRaw('document @@ query')
@@ -58,12 +80,19 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
       )
       .from('page')
       .select('id', 'author_id', 'title')
-      .select(db.raw("ts_headline('simple', content, query, ?) as snippet", [HEADLINE_OPTIONS]))
+      .select(
+        db.raw(`ts_headline('simple', ${ESCAPED_CONTENT}, query, ?) as snippet`, [
+          HEADLINE_OPTIONS,
+        ]),
+      )
       .orderBy([
         { column: 'rank', order: 'desc' },
         { column: 'id', order: 'desc' },
       ]);
-    return { hits: rows as PostHit[], total_hits: total };
+    return {
+      hits: (rows as PostHit[]).map((row) => ({ ...row, snippet: markHighlights(row.snippet) })),
+      total_hits: total,
+    };
   }
 
   async function searchUsers({ q, page, pageSize }: SearchQuery): Promise<SearchResult<UserHit>> {
@@ -94,7 +123,7 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
   return {
     async indexPost(doc: PostDocument) {
       await db('search_posts')
-        .insert(doc)
+        .insert({ ...doc, content: withoutHighlightMarkers(doc.content) })
         .onConflict('id')
         .merge()
         .where('search_posts.updated_at', '<=', db.ref('excluded.updated_at'));

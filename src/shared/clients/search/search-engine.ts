@@ -32,7 +32,7 @@ export interface PostHit {
   id: string;
   author_id: string;
   title: string;
-  /** Plain text around the matched terms (no markup: content is user input). */
+  /** HTML: the escaped text around the matched terms, each matched term in `<mark>`. */
   snippet: string;
 }
 
