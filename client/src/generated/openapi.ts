@@ -670,8 +670,10 @@ export interface paths {
      * @description Exchanges the `temp_token` from `login` or `oauthLogin` (valid 5 minutes) and a 6-digit
      *     TOTP code or an 8-character backup code for a session. A code accepted once is refused
      *     for 90 seconds; each backup code works once. A wrong code answers
-     *     `400 totp:invalid_code`; after 5 wrong codes the temp token is burned and the answer is
-     *     `429 totp:too_many_attempts` (log in again).
+     *     `400 totp:invalid_code`. A temp token lets 5 codes through to a check, counted before
+     *     each is checked so concurrent guesses cannot exceed it; the next attempt burns the token
+     *     and answers `429 totp:too_many_attempts` without Retry-After (log in again). The same code
+     *     with Retry-After means the account's second-factor budget is spent (wait, then retry).
      */
     post: operations['totpVerify'];
     delete?: never;
