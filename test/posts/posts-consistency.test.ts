@@ -99,7 +99,7 @@ describe('paging the feed', () => {
   });
 });
 
-describe('an edit racing a read', () => {
+describe('a write racing a read', () => {
   let proxy: GatedProxy;
   let reader: TestApp;
 
@@ -136,6 +136,26 @@ describe('an edit racing a read', () => {
         params: { path: { id: post.id } },
       });
       expect(read.data).toMatchObject({ title: 'After the edit', content: 'new body' });
+    }
+  });
+
+  it('When a read loads the row, the delete answers, and only then the read fills the cache, then later reads find no post', async () => {
+    const { client } = await author(app);
+    const post = await publish(client, 'About to go');
+    const gate = proxy.hold((req) => req.method === 'GET' && req.url!.includes(post.id));
+
+    const racing = clientFor(reader).GET('/v0/posts/{id}', { params: { path: { id: post.id } } });
+    await gate.arrived;
+    const deleted = await client.DELETE('/v0/posts/{id}', { params: { path: { id: post.id } } });
+    expect(deleted.response.status).toBe(204);
+    gate.release();
+    await racing;
+
+    for (const instance of [app, reader]) {
+      const read = await clientFor(instance).GET('/v0/posts/{id}', {
+        params: { path: { id: post.id } },
+      });
+      expect([read.response.status, read.error?.code]).toEqual([404, 'post:not_found']);
     }
   });
 });
