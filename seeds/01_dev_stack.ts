@@ -1,20 +1,20 @@
 import argon2 from 'argon2';
 import type { Knex } from 'knex';
-import { loadWorkerConfig } from '../src/config/worker.ts';
-import { storageKeys } from '../src/shared/constants/storage-keys.ts';
-import { createStorage, type Storage } from '../src/shared/clients/s3.ts';
-import { createSearchEngine } from '../src/shared/clients/search/create-search-engine.ts';
+import { loadServerConfig } from '../src/config/server.ts';
+import { createDependencies, type Dependencies } from '../src/dependencies.ts';
+import { createPostsService } from '../src/modules/posts/posts.service.ts';
+import type { Storage } from '../src/shared/clients/s3.ts';
 import type { SearchEngine } from '../src/shared/clients/search/search-engine.ts';
 import { newId } from '../src/shared/db/ids.ts';
 import type { PostRow, UserRow } from '../src/shared/db/rows.ts';
+import { createLogger } from '../src/shared/logger.ts';
 import { devPosts } from './data/dev-posts.ts';
 import { DEV_PASSWORD, devUsers } from './data/dev-users.ts';
 
-// Dev data for the local stack: verified users with a known password, posts whose bodies are
-// in the content bucket, and both in the search engine. Safe to run again: rows are found by
-// email and by (author, title), and a re-run resets the accounts to the documented state.
-
-const HOUR_MS = 3_600_000;
+// Dev data for the local stack: verified users with a known password, indexed directly, and
+// posts created through the posts service, indexed by the worker from their jobs. Safe to run
+// again: rows are found by email and by (author, title), and a re-run resets the accounts to
+// the documented state.
 
 async function hashPassword(password: string): Promise<string> {
   // The OWASP argon2id baseline, the same parameters the app hashes with.
@@ -62,63 +62,47 @@ async function seedUsers(
   return byHandle;
 }
 
+/**
+ * Posts go through the posts service, as an API call would: the body lands in the content
+ * bucket, and the row, its action log and its index job commit together, so the worker
+ * indexes them once it runs. A re-run leaves a post alone unless its body went missing, which
+ * an edit through the same service rewrites.
+ */
 async function seedPosts(
   knex: Knex,
-  storage: Storage,
-  search: SearchEngine,
+  deps: Dependencies,
   authors: Map<string, UserRow>,
 ): Promise<number> {
-  for (const [i, post] of devPosts.entries()) {
+  const posts = createPostsService(deps);
+  for (const post of devPosts) {
     const author = authors.get(post.author_handle);
     if (!author)
       throw new Error(`dev post "${post.title}" names unknown author ${post.author_handle}`);
-    let row = await knex<PostRow>('posts')
+    const actor = { user: author, ip: null };
+    const row = await knex<PostRow>('posts')
       .where({ author_id: author.id, title: post.title })
       .first();
-    if (!row) {
-      const id = newId();
-      // Spread over the past hours so the newest-first listing has a visible order.
-      const createdAt = new Date(Date.now() - (devPosts.length - i) * HOUR_MS);
-      [row] = await knex<PostRow>('posts')
-        .insert({
-          id,
-          author_id: author.id,
-          title: post.title,
-          storage_key: storageKeys.postContent(id),
-          created_at: createdAt,
-          updated_at: createdAt,
-        })
-        .returning('*');
+    if (!row) await posts.create(actor, { title: post.title, content: post.content });
+    else if (!(await deps.storage.content.get(row.storage_key))) {
+      await posts.update(actor, row.id, { content: post.content });
     }
-    if (!row) throw new Error(`seeding post "${post.title}" returned no row`);
-    // Rewritten on every run, which also repairs a row whose blob went missing.
-    await storage.content.put(row.storage_key, post.content, 'text/plain; charset=utf-8');
-    await search.indexPost({
-      id: row.id,
-      author_id: row.author_id,
-      title: row.title,
-      content: post.content,
-      updated_at: row.updated_at,
-    });
   }
   return devPosts.length;
 }
 
 export async function seed(knex: Knex): Promise<void> {
-  const config = loadWorkerConfig(process.env);
-  const storage = createStorage(config.storage);
-  const search = createSearchEngine(config.search, knex);
+  const config = loadServerConfig(process.env);
+  const logger = createLogger({ env: config.env, level: 'warn', service: 'seed' });
+  const deps = await createDependencies(config, logger);
   try {
-    if (config.storage.createBuckets) await storage.ensureBuckets();
-    await search.applySettings();
-    const users = await seedUsers(knex, storage, search);
-    const posts = await seedPosts(knex, storage, search, users);
+    await deps.search.applySettings();
+    const users = await seedUsers(knex, deps.storage, deps.search);
+    const posts = await seedPosts(knex, deps, users);
     console.log(
       `seeded ${users.size} users and ${posts} posts; sign in with password "${DEV_PASSWORD}":`,
     );
     for (const user of users.values()) console.log(`  ${user.email.padEnd(20)} @${user.handle}`);
   } finally {
-    await search.close();
-    await storage.close();
+    await deps.close();
   }
 }

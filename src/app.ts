@@ -34,6 +34,8 @@ import { createVerificationService } from './modules/auth/verification.service.t
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+import { postsRoutes } from './modules/posts/posts.routes.ts';
+import { createPostsService } from './modules/posts/posts.service.ts';
 import { searchRoutes } from './modules/search/search.routes.ts';
 import { createSearchService } from './modules/search/search.service.ts';
 import { totpRoutes } from './modules/totp/totp.routes.ts';
@@ -169,6 +171,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
+      ...postsRoutes(createPostsService(deps)),
       ...searchRoutes(createSearchService(deps)),
     ].filter((definition) => !stubbed.has(definition.operationId)),
     [...contractPending, ...stubbed],

@@ -750,7 +750,9 @@ export interface paths {
     /**
      * List posts, newest first
      * @description Keyset pagination: pass the previous page's `next_cursor` as `cursor` to get the next
-     *     page; `next_cursor` is null on the last page. A malformed cursor answers
+     *     page; `next_cursor` is null on the last page. Posts created while a client pages never
+     *     shift the pages it has yet to read. The cursor is signed by the server and bound to the
+     *     `author_id` filter it was issued for: a malformed, altered or foreign cursor answers
      *     `400 general:validation_error`.
      */
     get: operations['listPosts'];
@@ -758,7 +760,9 @@ export interface paths {
     /**
      * Create a post
      * @description Requires a verified email (`403 auth:email_not_verified`). Writes the `post:create`
-     *     action log and queues the post for indexing.
+     *     action log and queues the post for indexing. The body is stored in the content store
+     *     before the row commits: when the store is unreachable the answer is
+     *     `503 system:dependency_unavailable` and no post exists.
      */
     post: operations['createPost'];
     delete?: never;
@@ -774,7 +778,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a post */
+    /**
+     * Get a post
+     * @description Served from the cache when present; an edit or delete is visible to every read that
+     *     starts after its response. A post whose body is missing from the content store answers
+     *     `500 system:internal_error` (and is logged); an unreachable store answers
+     *     `503 system:dependency_unavailable`.
+     */
     get: operations['getPost'];
     put?: never;
     post?: never;
@@ -2839,7 +2849,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2877,7 +2886,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2908,7 +2916,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2939,7 +2946,6 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2983,7 +2989,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

@@ -337,7 +337,7 @@ export const operations = [
     path: '/v0/posts',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -346,7 +346,7 @@ export const operations = [
     path: '/v0/posts',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {
@@ -355,7 +355,7 @@ export const operations = [
     path: '/v0/posts/{id}',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -364,7 +364,7 @@ export const operations = [
     path: '/v0/posts/{id}',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -373,7 +373,7 @@ export const operations = [
     path: '/v0/posts/{id}',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {

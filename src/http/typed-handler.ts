@@ -6,7 +6,7 @@ export type OperationId = keyof operations;
 type Op<K extends OperationId> = operations[K];
 type Parameters<K extends OperationId> = Op<K>['parameters'];
 type Part<P, Key extends string> =
-  P extends Record<Key, infer V>
+  P extends Partial<Record<Key, infer V>>
     ? undefined extends V
       ? NonNullable<V> | Record<string, never>
       : V

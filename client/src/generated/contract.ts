@@ -482,8 +482,7 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout'
-    | 'system:not_implemented';
+    | 'system:timeout';
   createPost:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -496,8 +495,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   getPost:
     | 'general:validation_error'
     | 'post:not_found'
@@ -505,8 +503,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   deletePost:
     | 'general:validation_error'
     | 'auth:unauthorized'
@@ -517,8 +514,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   updatePost:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -532,8 +528,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   searchPosts:
     | 'general:validation_error'
     | 'search:query_failed'
