@@ -3138,7 +3138,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -3181,7 +3180,6 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

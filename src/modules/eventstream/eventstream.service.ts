@@ -1,0 +1,135 @@
+import type { Dependencies } from '../../dependencies.ts';
+import { realtimeEventsSubject } from '../../shared/constants/jobs.ts';
+import { AppError } from '../../shared/errors/app-error.ts';
+import {
+  matchesFilter,
+  pickFilter,
+  type ActionLogFilter,
+} from '../action-logs/action-logs.filter.ts';
+import { toActionLog, type ActionLog } from '../action-logs/action-logs.mapper.ts';
+import { findActionLogsAfter } from '../action-logs/action-logs.repository.ts';
+
+/** Where one client's entries go. */
+export interface ActionSink {
+  /** Hands over one entry; false once the client is gone (closed or dropped). */
+  send(log: ActionLog): boolean;
+  /** Ends the client's stream because it fell too far behind. */
+  drop(reason: string): void;
+}
+
+export interface ActionSubscription {
+  close(): void;
+}
+
+type Listener = (log: ActionLog) => void;
+
+const REPLAY_BATCH = 500;
+
+/**
+ * Live entries that may arrive while a reconnecting client's replay is read; past this many
+ * the client is dropped rather than held in memory (it reconnects and replays again).
+ */
+export const MAX_ENTRIES_HELD_DURING_REPLAY = 1000;
+
+/**
+ * Fans the action logs every instance publishes out to this instance's stream clients. The
+ * instance holds one NATS subscription, whatever its number of clients.
+ */
+export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' | 'logger'>) {
+  const listeners = new Set<Listener>();
+  const subscription = deps.nats.subscribe(realtimeEventsSubject, {
+    callback: (error, message) => {
+      if (error) return deps.logger.warn('event stream subscription', { error: String(error) });
+      let log: ActionLog;
+      try {
+        log = message.json<ActionLog>();
+      } catch {
+        return deps.logger.warn('unreadable action log event', { subject: message.subject });
+      }
+      for (const listener of listeners) listener(log);
+    },
+  });
+
+  return {
+    /**
+     * Subscribes a client. With `lastEventId`, the entries after it are read from the primary
+     * (a replica may not hold the newest yet) and handed over first. Live entries are already
+     * being collected while that happens, so an entry committed during the replay is in the
+     * table read, in the collection or both: it is handed over once, by id, never lost at the
+     * seam and never repeated.
+     *
+     * The first table read happens before the sink gets anything, so a database failure is
+     * still an ordinary error response.
+     */
+    async subscribe(
+      query: ActionLogFilter,
+      lastEventId: string | undefined,
+      sink: ActionSink,
+    ): Promise<ActionSubscription> {
+      const filter = pickFilter(query);
+      if (deps.nats.isClosed()) {
+        throw new AppError('system:dependency_unavailable', 'The event bus is unavailable');
+      }
+      // The newest replayed ids. An entry the table read found may have committed so
+      // recently that its own live message is still on its way and arrives after the switch
+      // to live; it is recognised here and skipped. Only the newest commits can still be in
+      // flight, so the last batch's ids are enough.
+      let replayed = new Set<string>();
+      let live = false;
+      let held: ActionLog[] | undefined = [];
+      const listener: Listener = (log) => {
+        if (!matchesFilter(filter, log)) return;
+        if (live) {
+          if (replayed.has(log.id)) return;
+          if (!sink.send(log)) listeners.delete(listener);
+        } else if (held) {
+          held.push(log);
+          if (held.length > MAX_ENTRIES_HELD_DURING_REPLAY) {
+            held = undefined;
+            listeners.delete(listener);
+            sink.drop('too many live entries during replay');
+          }
+        }
+      };
+      listeners.add(listener);
+      const close = () => void listeners.delete(listener);
+
+      try {
+        let after = lastEventId;
+        while (after !== undefined) {
+          const rows = await findActionLogsAfter(deps.db.write, filter, after, REPLAY_BATCH);
+          if (rows.length > 0) replayed = new Set();
+          for (const row of rows) {
+            if (!held) return { close };
+            replayed.add(row.id);
+            if (!sink.send(toActionLog(row))) return closeNow(close);
+          }
+          after = rows.length === REPLAY_BATCH ? rows.at(-1)!.id : undefined;
+        }
+        if (!held) return { close };
+        for (const log of held) {
+          if (!replayed.has(log.id) && !sink.send(log)) return closeNow(close);
+        }
+        held = undefined;
+        live = true;
+        return { close };
+      } catch (error) {
+        close();
+        throw error;
+      }
+    },
+
+    /** Stops receiving events; the streams themselves are ended by their HTTP layer. */
+    close(): void {
+      listeners.clear();
+      subscription.unsubscribe();
+    },
+  };
+}
+
+function closeNow(close: () => void): { close: () => void } {
+  close();
+  return { close };
+}
+
+export type EventStreamService = ReturnType<typeof createEventStreamService>;
