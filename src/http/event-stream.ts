@@ -18,6 +18,8 @@ export interface EventStreamConnection {
   send(event: string, id: string, data: unknown): boolean;
   /** Disconnects a client that cannot keep up. */
   drop(reason: string): void;
+  /** Ends the stream cleanly; the client reconnects with its Last-Event-ID. */
+  end(): void;
 }
 
 /**
@@ -69,11 +71,13 @@ export function createEventStreams(options: EventStreamOptions) {
         return false;
       };
 
-      open.set(res, () => {
+      const end = () => {
+        if (gone) return;
         gone = true;
         clearInterval(keepAlive);
         res.end();
-      });
+      };
+      open.set(res, end);
       res.once('close', () => {
         gone = true;
         clearInterval(keepAlive);
@@ -86,6 +90,7 @@ export function createEventStreams(options: EventStreamOptions) {
           send: (event, id, data) =>
             write(`event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`),
           drop,
+          end,
         });
         stop = () => subscription.close();
       } catch (error) {

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStreamError } from '../../client/src/index.ts';
+import type { components } from '../../client/src/index.ts';
+import { insertActionLog } from '../../src/modules/action-logs/action-logs.repository.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { recordLog, recordLogs } from '../action-logs/support/action-log-factory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { clientFor, signedInClient } from '../support/client.ts';
 import { createUser } from '../support/factories.ts';
+import { startPrivateNats } from '../support/private-nats.ts';
 import { eventually } from '../support/wait.ts';
 import { subscribe } from './support/subscriber.ts';
 
@@ -137,6 +140,68 @@ describe('GET /v0/eventstream/actions', () => {
 
       expect(await stream.ended).toBeUndefined();
       expect(ids(stream.received)).toEqual([log.id]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('When the instance loses NATS and gets it back, then its streams end and the reconnecting client replays what the outage hid', async () => {
+    const nats = await startPrivateNats();
+    const app = await startTestApp({ nats: { url: nats.url } });
+    try {
+      const resource = { resource_id: newId() };
+      const [start] = await recordLogs(app.deps, 1, resource);
+      const received: components['schemas']['ActionLog'][] = [];
+      const controller = new AbortController();
+      const events = clientFor(app).events('streamActions', {
+        params: { query: resource },
+        lastEventId: start!.id,
+        retryMs: 50,
+        signal: controller.signal,
+      });
+      const consuming = (async () => {
+        for await (const event of events) received.push(event.data);
+      })();
+      const before = await recordLog(app.deps, resource);
+      await eventually(() => received.length === 1);
+
+      await nats.stop();
+      // What another instance wrote while its publish was lost in the outage: only the row.
+      const hidden = await insertActionLog(app.deps.db.write, {
+        action: 'post:edit',
+        actor_id: null,
+        actor_ip: '203.0.113.9',
+        summary: 'Edited a post during the outage',
+        resource_type: 'post',
+        ...resource,
+      });
+      await nats.start();
+      await eventually(() => received.length === 2, 20_000);
+      controller.abort();
+      await consuming;
+
+      expect(ids(received)).toEqual([before.id, hidden.id]);
+    } finally {
+      await app.close();
+      await nats.destroy();
+    }
+  });
+
+  it('When the instance has no NATS connection any more, then a new stream is refused with 503 system:dependency_unavailable', async () => {
+    const app = await startTestApp();
+    try {
+      // As during shutdown: the connection is closed for good, so no live entry could come.
+      await app.deps.nats.close();
+
+      const failure: unknown = await clientFor(app)
+        .events('streamActions')
+        .next()
+        .catch((error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(EventStreamError);
+      const { response, error } = failure as EventStreamError<'streamActions'>;
+      expect(response.status).toBe(503);
+      expect(error.code).toBe('system:dependency_unavailable');
     } finally {
       await app.close();
     }

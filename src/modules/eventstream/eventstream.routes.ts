@@ -9,6 +9,7 @@ export function eventStreamRoutes(events: EventStreamService, streams: EventStre
         events.subscribe(query, req.get('last-event-id'), {
           send: (log) => connection.send('action_log', log.id, log),
           drop: (reason) => connection.drop(reason),
+          end: () => connection.end(),
         }),
       );
       return responded;

@@ -1,3 +1,4 @@
+import { Events } from 'nats';
 import type { Dependencies } from '../../dependencies.ts';
 import { realtimeEventsSubject } from '../../shared/constants/jobs.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
@@ -15,13 +16,18 @@ export interface ActionSink {
   send(log: ActionLog): boolean;
   /** Ends the client's stream because it fell too far behind. */
   drop(reason: string): void;
+  /** Ends the client's stream cleanly, so it reconnects and replays. */
+  end(): void;
 }
 
 export interface ActionSubscription {
   close(): void;
 }
 
-type Listener = (log: ActionLog) => void;
+interface Listener {
+  (log: ActionLog): void;
+  sink: ActionSink;
+}
 
 const REPLAY_BATCH = 500;
 
@@ -49,6 +55,21 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       for (const listener of listeners) listener(log);
     },
   });
+  void endStreamsOnReconnect();
+
+  /**
+   * While this instance was cut off from NATS, entries published elsewhere passed its clients
+   * by. Once it is back, every stream open until then is ended, so each client reconnects with
+   * its Last-Event-ID and the replay hands it what the outage hid.
+   */
+  async function endStreamsOnReconnect(): Promise<void> {
+    for await (const status of deps.nats.status()) {
+      if (status.type !== Events.Reconnect) continue;
+      const cut = [...listeners];
+      listeners.clear();
+      for (const listener of cut) listener.sink.end();
+    }
+  }
 
   return {
     /**
@@ -77,20 +98,23 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       let replayed = new Set<string>();
       let live = false;
       let held: ActionLog[] | undefined = [];
-      const listener: Listener = (log) => {
-        if (!matchesFilter(filter, log)) return;
-        if (live) {
-          if (replayed.has(log.id)) return;
-          if (!sink.send(log)) listeners.delete(listener);
-        } else if (held) {
-          held.push(log);
-          if (held.length > MAX_ENTRIES_HELD_DURING_REPLAY) {
-            held = undefined;
-            listeners.delete(listener);
-            sink.drop('too many live entries during replay');
+      const listener: Listener = Object.assign(
+        (log: ActionLog) => {
+          if (!matchesFilter(filter, log)) return;
+          if (live) {
+            if (replayed.has(log.id)) return;
+            if (!sink.send(log)) listeners.delete(listener);
+          } else if (held) {
+            held.push(log);
+            if (held.length > MAX_ENTRIES_HELD_DURING_REPLAY) {
+              held = undefined;
+              listeners.delete(listener);
+              sink.drop('too many live entries during replay');
+            }
           }
-        }
-      };
+        },
+        { sink },
+      );
       listeners.add(listener);
       const close = () => void listeners.delete(listener);
 
