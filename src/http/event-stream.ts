@@ -99,7 +99,7 @@ export function createEventStreams(options: EventStreamOptions) {
           error: String(error),
           request_id: req.requestId,
         });
-        res.end();
+        end();
         return;
       }
       if (gone) return stop();

@@ -35,7 +35,7 @@ const REPLAY_BATCH = 500;
  * Live entries that may arrive while a reconnecting client's replay is read; past this many
  * the client is dropped rather than held in memory (it reconnects and replays again).
  */
-export const MAX_ENTRIES_HELD_DURING_REPLAY = 1000;
+const MAX_ENTRIES_HELD_DURING_REPLAY = 1000;
 
 /**
  * Fans the action logs every instance publishes out to this instance's stream clients. The
