@@ -72,6 +72,20 @@ describe('GET /v0/eventstream/actions', () => {
     expect(second.received[0]).toEqual(missed[0]);
   });
 
+  it('When a client missed more entries than one replay read holds, then it still receives every one of them once, in order', async () => {
+    const resource = { resource_id: newId() };
+    const [start] = await recordLogs(b.deps, 1, resource);
+    const missed = await recordLogs(b.deps, 520, resource);
+
+    const stream = subscribe(a, resource, start!.id);
+    await eventually(() => stream.received.length >= missed.length, 20_000);
+    const marker = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.at(-1)?.id === marker.id);
+    await stream.close();
+
+    expect(ids(stream.received)).toEqual(ids([...missed, marker]));
+  });
+
   it('When filters are given, then the stream and its replay carry only entries matching all of them, as the list does', async () => {
     const { user } = await createUser(a.deps);
     const post = newId();
