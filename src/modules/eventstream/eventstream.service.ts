@@ -38,6 +38,17 @@ const REPLAY_BATCH = 500;
 const MAX_ENTRIES_HELD_DURING_REPLAY = 1000;
 
 /**
+ * How long before a replay an entry may have been written and still be announced live:
+ * generously more than a transaction and a NATS delivery take.
+ */
+const IN_FLIGHT_WINDOW_MS = 5 * 60_000;
+
+/** Milliseconds since the epoch that a UUIDv7 carries in its first 48 bits. */
+function uuidv7Time(id: string): number {
+  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
+/**
  * Fans the action logs every instance publishes out to this instance's stream clients. The
  * instance holds one NATS subscription, whatever its number of clients.
  */
@@ -91,11 +102,12 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       if (deps.nats.isClosed()) {
         throw new AppError('system:dependency_unavailable', 'The event bus is unavailable');
       }
-      // The newest replayed ids. An entry the table read found may have committed so
-      // recently that its own live message is still on its way and arrives after the switch
-      // to live; it is recognised here and skipped. Only the newest commits can still be in
-      // flight, so the last batch's ids are enough.
-      let replayed = new Set<string>();
+      // Replayed ids that a live message may still announce: one collected during the replay,
+      // or one still on its way after the switch to live. Only an entry written shortly before
+      // the replay can be either, so older ids (their time is part of a UUIDv7) are not kept,
+      // and a long replay costs no memory per entry.
+      const replayed = new Set<string>();
+      const recentFrom = Date.now() - IN_FLIGHT_WINDOW_MS;
       let live = false;
       let held: ActionLog[] | undefined = [];
       const listener: Listener = Object.assign(
@@ -122,10 +134,9 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
         let after = lastEventId;
         while (after !== undefined) {
           const rows = await findActionLogsAfter(deps.db.write, filter, after, REPLAY_BATCH);
-          if (rows.length > 0) replayed = new Set();
           for (const row of rows) {
             if (!held) return { close };
-            replayed.add(row.id);
+            if (uuidv7Time(row.id) >= recentFrom) replayed.add(row.id);
             if (!sink.send(toActionLog(row))) return closeNow(close);
           }
           after = rows.length === REPLAY_BATCH ? rows.at(-1)!.id : undefined;
