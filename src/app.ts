@@ -43,6 +43,11 @@ import { createTotpService } from './modules/totp/totp.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createTurnstileClient } from './shared/clients/turnstile.ts';
+import { createEventStreams } from './http/event-stream.ts';
+import { actionLogsRoutes } from './modules/action-logs/action-logs.routes.ts';
+import { createActionLogsService } from './modules/action-logs/action-logs.service.ts';
+import { eventStreamRoutes } from './modules/eventstream/eventstream.routes.ts';
+import { createEventStreamService } from './modules/eventstream/eventstream.service.ts';
 
 const DOCS_PATHS = /^\/(docs|openapi\.json)(\/|$)/;
 
@@ -55,6 +60,8 @@ export interface BuiltApp {
   stability: ReturnType<typeof stability>;
   /** What /metrics serves; the server adds the outbox relay's metrics to it. */
   metricsRegistry: Registry;
+  /** Ends every event stream and stops receiving events; shutdown calls it before draining. */
+  closeEventStreams(): void;
 }
 
 export interface AppOptions {
@@ -158,6 +165,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const verification = createVerificationService(deps);
   const accountEmails = createAccountEmailService({ ...deps, sessionRedis: deps.redis.session });
   const { secretKey, ...turnstileConfig } = config.turnstile;
+  const eventStream = createEventStreamService(deps);
+  const eventStreams = createEventStreams({ ...config.eventStream, logger });
   const contractPending = operations.filter((op) => op.pending).map((op) => op.operationId);
   const stubbed = new Set(options.pending);
   const api = buildRouter(
@@ -171,6 +180,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
+      ...actionLogsRoutes(createActionLogsService(deps)),
+      ...eventStreamRoutes(eventStream, eventStreams),
       ...postsRoutes(createPostsService(deps)),
       ...searchRoutes(createSearchService(deps)),
     ].filter((definition) => !stubbed.has(definition.operationId)),
@@ -188,5 +199,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.use(notFound());
   app.use(errorHandler({ logger, exposeInternalDetails: development }));
 
-  return { app, contract, stability: stabilityLayer, metricsRegistry: metrics.registry };
+  return {
+    app,
+    contract,
+    stability: stabilityLayer,
+    metricsRegistry: metrics.registry,
+    closeEventStreams() {
+      eventStream.close();
+      eventStreams.closeAll();
+    },
+  };
 }

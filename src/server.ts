@@ -11,7 +11,8 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadServerConfig();
 const logger = createLogger({ env: config.env, level: config.logLevel, service: 'server' });
 const deps = await createDependencies(config, logger);
-const { app, metricsRegistry } = createApp(deps);
+const built = createApp(deps);
+const { app, metricsRegistry } = built;
 const relay = startOutboxRelay({
   db: deps.db.write,
   nats: deps.nats,
@@ -40,8 +41,10 @@ async function shutdown(signal: string): Promise<void> {
   // First, so no batch is mid-publish when NATS and the pools close. Jobs committed by
   // requests still in flight wait in the outbox for another instance or the next start.
   await relay.stop();
-  // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+  // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets. Event
+  // streams never finish by themselves: they are ended, and their clients reconnect elsewhere.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  built.closeEventStreams();
   server.closeIdleConnections();
   await closed;
   await deps.close();

@@ -43,12 +43,18 @@ export interface RawEvent {
 /**
  * Parses a text/event-stream body as the HTML standard's EventSource does: `data` lines join
  * with newlines, `id` and `retry` update `state`, comments and empty events dispatch nothing.
+ * Aborting `signal` ends the body at once: fetch's own abort of a body being read can be lost
+ * once the request object behind it has been garbage-collected, which left a closed stream
+ * waiting forever.
  */
 export async function* parseEventStream(
   body: ReadableStream<Uint8Array>,
   state: StreamState,
+  signal?: AbortSignal,
 ): AsyncGenerator<RawEvent> {
   const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  signal?.addEventListener('abort', cancel, { once: true });
   const decoder = new TextDecoder();
   let buffer = '';
   let event = '';
@@ -85,6 +91,7 @@ export async function* parseEventStream(
       }
     }
   } finally {
+    signal?.removeEventListener('abort', cancel);
     await reader.cancel().catch(() => undefined);
   }
 }

@@ -158,7 +158,11 @@ export function createExpressKitClient(options: ExpressKitClientOptions): Expres
           if (!response.ok)
             throw new EventStreamError(operationId, error as ApiError<Id>, response);
           connected = true;
-          for await (const raw of parseEventStream(data as ReadableStream<Uint8Array>, state)) {
+          for await (const raw of parseEventStream(
+            data as ReadableStream<Uint8Array>,
+            state,
+            until,
+          )) {
             // Event names the contract does not list yet are skipped, so a server that adds
             // one does not break older clients.
             if (!known.has(raw.event)) continue;

@@ -130,6 +130,19 @@ const BOUND_PARAMETERS = new Map<string, string>([
   ['query actor_id', '{{userId}}'],
 ]);
 
+/**
+ * Whether a collection item asks for a text/event-stream, which stays open until the client
+ * leaves: a runner that waits for each answer to end (newman) must leave such items out and
+ * exercise them separately.
+ */
+export function isEventStreamItem(item: {
+  request?: { header?: { key: string; value: string }[] };
+}): boolean {
+  return (item.request?.header ?? []).some(
+    (header) => header.key.toLowerCase() === 'accept' && header.value === 'text/event-stream',
+  );
+}
+
 /** Ends the session every later request relies on, so the runner reaches it last. */
 const SESSION_ENDING_OPERATION = 'logout';
 
@@ -368,7 +381,8 @@ async function buildCollection(document: Json, contract: Contract): Promise<Post
           'Start the dev stack (`bash scripts/dev.sh`), import this collection and',
           '`expresskit-dev.postman_environment.json`, and send **Sign in as alice** first: the',
           'cookie jar then carries the session into every other request. The collection runner',
-          'runs the folders in order and ends with **Log out**.',
+          'runs the folders in order and ends with **Log out**. An event-stream request stays',
+          'open until you cancel it, so send it on its own rather than in a collection run.',
           '',
           isObject(document.info) && typeof document.info.description === 'string'
             ? document.info.description

@@ -92,6 +92,8 @@ export const serverEnvSpec = {
   AUTH_SESSION_REFRESH_THRESHOLD: { schema: positiveInt().max(100), default: '50' },
   AUTH_SESSION_MAX_LIFETIME_HOURS: { schema: positiveInt(), default: '720' },
   OUTBOX_RELAY_INTERVAL_MS: { schema: positiveInt(), default: '200' },
+  EVENT_STREAM_KEEP_ALIVE_MS: { schema: positiveInt(), default: '15000' },
+  EVENT_STREAM_CLIENT_BUFFER_BYTES: { schema: positiveInt(), default: '1048576' },
   TURNSTILE_SECRET_KEY: { schema: optionalStr() },
   TURNSTILE_VERIFY_URL: {
     schema: url(),
@@ -158,6 +160,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       maxLifetimeHours: e.AUTH_SESSION_MAX_LIFETIME_HOURS,
     },
     outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS },
+    eventStream: {
+      keepAliveMs: e.EVENT_STREAM_KEEP_ALIVE_MS,
+      maxBufferedBytes: e.EVENT_STREAM_CLIENT_BUFFER_BYTES,
+    },
     turnstile: {
       /** Unset: operations marked `x-turnstile` are not checked. */
       secretKey: e.TURNSTILE_SECRET_KEY,

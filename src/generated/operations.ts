@@ -400,7 +400,7 @@ export const operations = [
     path: '/v0/action-logs',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -409,7 +409,7 @@ export const operations = [
     path: '/v0/eventstream/actions',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
 ] as const;

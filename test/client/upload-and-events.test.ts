@@ -8,10 +8,11 @@ import type { components } from '../../client/src/index.ts';
 import { clientFor } from '../support/client.ts';
 
 /**
- * The upload and event-stream operations are pending in the app (501), so the helpers meet a
- * small HTTP server here that answers as the contract documents them: multipart in, ImageUrl
- * out; SSE frames of ActionLog JSON with ids, comments and `retry:`, replay after
- * `Last-Event-ID`. Once the operations are built, their tests use these helpers on the app.
+ * The helpers meet a small HTTP server here that answers as the contract documents the
+ * operations: multipart in, ImageUrl out; SSE frames of ActionLog JSON with ids, comments and
+ * `retry:`, replay after `Last-Event-ID`. It also sends what the app never does (split CRLFs,
+ * unknown event names, a stream that just ends), so the client's parsing is pinned down here;
+ * the app's own stream is tested through the same helper in test/eventstream.
  */
 type ActionLog = components['schemas']['ActionLog'];
 

@@ -4,7 +4,11 @@ import addFormats from 'ajv-formats';
 import newman from 'newman';
 import type { NewmanRunSummary } from 'newman';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTMAN_COLLECTION_FILE, POSTMAN_ENVIRONMENT_FILE } from '../../scripts/gen/postman.ts';
+import {
+  isEventStreamItem,
+  POSTMAN_COLLECTION_FILE,
+  POSTMAN_ENVIRONMENT_FILE,
+} from '../../scripts/gen/postman.ts';
 import { operations, type Operation } from '../../src/generated/operations.ts';
 import { loadContract } from '../../src/http/contract.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -111,10 +115,58 @@ function runNewman(
   });
 }
 
+interface CollectionItem {
+  name: string;
+  item?: CollectionItem[];
+  request?: {
+    method: string;
+    url: { host: string[]; path: string[] };
+    header?: { key: string; value: string; disabled?: boolean }[];
+  };
+}
+
+/** Takes the event-stream requests out of the collection's folders and returns them. */
+function takeEventStreams(items: CollectionItem[]): CollectionItem[] {
+  const taken: CollectionItem[] = [];
+  for (const folder of items) {
+    if (!folder.item) continue;
+    taken.push(...folder.item.filter(isEventStreamItem));
+    folder.item = folder.item.filter((item) => !isEventStreamItem(item));
+  }
+  return taken;
+}
+
+/**
+ * Sends an event-stream request as the collection spells it and reads its first chunk (a
+ * keep-alive comment, which this app sends soon), then leaves: newman would wait for an end
+ * that never comes.
+ */
+async function openEventStream(item: CollectionItem, baseUrl: string): Promise<Exchange> {
+  const request = item.request!;
+  const path = `/${request.url.path.join('/')}`;
+  const headers = Object.fromEntries(
+    (request.header ?? []).filter((h) => !h.disabled).map((h) => [h.key, h.value]),
+  );
+  const controller = new AbortController();
+  const response = await fetch(`${baseUrl}${path}`, { headers, signal: controller.signal });
+  const first = await response.body!.getReader().read();
+  controller.abort();
+  return {
+    item: item.name,
+    method: request.method,
+    path,
+    response: {
+      code: response.status,
+      stream: Buffer.from(first.value ?? new Uint8Array()),
+      headers: { get: (name) => response.headers.get(name) ?? undefined },
+    },
+  };
+}
+
 let app: TestApp;
 let user: CreatedUser;
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ eventStream: { keepAliveMs: 50 } });
   user = await createUser(app.deps);
   // A second session for the collection's "revoke a session" request to end.
   await signIn(app.baseUrl, { email: user.user.email, password: user.password! });
@@ -126,6 +178,7 @@ afterAll(async () => {
 describe('the Postman collection, run by newman', () => {
   it('When every request runs as a freshly created user, then each answer is declared by the contract, its body matches the schema, and only pending operations answer 5xx (501)', async () => {
     const collection = JSON.parse(readFileSync(POSTMAN_COLLECTION_FILE, 'utf8')) as Json;
+    const streams = takeEventStreams(collection.item as CollectionItem[]);
     const environment = JSON.parse(readFileSync(POSTMAN_ENVIRONMENT_FILE, 'utf8')) as {
       values: { key: string; value: string }[];
     };
@@ -142,6 +195,8 @@ describe('the Postman collection, run by newman', () => {
       reporters: [],
       timeoutRequest: 10_000,
     });
+
+    for (const stream of streams) exchanges.unshift(await openEventStream(stream, app.baseUrl));
 
     const answers: Answer[] = exchanges.map(({ item, method, path, response }) => {
       const op = operationOf(method, path);
@@ -177,5 +232,6 @@ describe('the Postman collection, run by newman', () => {
     expect(answers.find((a) => a.operationId === 'getProfileById')?.status).toBe(200);
     expect(answers.find((a) => a.operationId === 'revokeSession')?.status).toBe(204);
     expect(answers.at(-1)).toMatchObject({ operationId: 'logout', status: 204 });
+    expect(answers.find((a) => a.operationId === 'streamActions')?.status).toBe(200);
   });
 });

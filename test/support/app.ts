@@ -47,6 +47,7 @@ export async function startTestApp(
     deps,
     built,
     async close() {
+      built.closeEventStreams();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.close();

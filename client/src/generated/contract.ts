@@ -548,14 +548,12 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout'
-    | 'system:not_implemented';
+    | 'system:timeout';
   streamActions:
     | 'general:validation_error'
     | 'system:internal_error'
     | 'system:database_error'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
 }
 
 /** The operationId of each path and method. */

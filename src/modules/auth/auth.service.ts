@@ -1,14 +1,14 @@
 import type { Dependencies } from '../../dependencies.ts';
 import { withTransaction, type Executor } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { insertActionLog } from '../action-logs/action-logs.repository.ts';
+import { recordAction as recordActionLog } from '../action-logs/action-logs.recorder.ts';
 import type { UserSnapshot } from '../users/user-snapshot.ts';
 import { toMe, type Me } from '../users/users.mapper.ts';
 import { findByEmail } from '../users/users.repository.ts';
 import { verifyAgainstDummy, verifyPassword } from './password.ts';
 import { createTotpTempToken } from './totp-temp-token.ts';
 
-type AuthDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'logger'>;
+type AuthDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'nats' | 'logger'>;
 
 export interface Credentials {
   email: string;
@@ -43,7 +43,7 @@ export function createAuthService(deps: AuthDependencies) {
     actor: Actor,
     summary: string,
   ) =>
-    insertActionLog(executor, {
+    recordActionLog(deps, executor, {
       action,
       actor_id: actor.userId,
       actor_ip: actor.ip,

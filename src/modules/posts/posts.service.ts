@@ -6,7 +6,7 @@ import { newId } from '../../shared/db/ids.ts';
 import type { PostRow } from '../../shared/db/rows.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { insertActionLog } from '../action-logs/action-logs.repository.ts';
+import { recordAction } from '../action-logs/action-logs.recorder.ts';
 import { createUserSnapshotCache } from '../users/user-snapshot.cache.ts';
 import type { UserSnapshot } from '../users/user-snapshot.ts';
 import { createPostCache, type CachedPost } from './posts.cache.ts';
@@ -22,7 +22,10 @@ import {
   type PostWithAuthor,
 } from './posts.repository.ts';
 
-type PostsDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'logger' | 'config'>;
+type PostsDependencies = Pick<
+  Dependencies,
+  'db' | 'redis' | 'storage' | 'nats' | 'logger' | 'config'
+>;
 
 /** Who acts and from where: the action log records both. */
 export interface PostActor {
@@ -120,7 +123,7 @@ export function createPostsService(deps: PostsDependencies) {
           title: input.title,
           storage_key: storageKeys.postContent(id),
         });
-        await insertActionLog(trx, {
+        await recordAction(deps, trx, {
           action: 'post:create',
           actor_id: actor.user.id,
           actor_ip: actor.ip,
@@ -194,7 +197,7 @@ export function createPostsService(deps: PostsDependencies) {
           postId,
           changes.title === undefined ? {} : { title: changes.title },
         );
-        await insertActionLog(trx, {
+        await recordAction(deps, trx, {
           action: 'post:edit',
           actor_id: actor.user.id,
           actor_ip: actor.ip,
@@ -219,7 +222,7 @@ export function createPostsService(deps: PostsDependencies) {
       await withTransaction(deps.db.write, async (trx) => {
         const post = await lockOwnPost(trx, postId, actor);
         await deletePost(trx, postId);
-        await insertActionLog(trx, {
+        await recordAction(deps, trx, {
           action: 'post:delete',
           actor_id: actor.user.id,
           actor_ip: actor.ip,

@@ -5,7 +5,7 @@ import { newId } from '../../shared/db/ids.ts';
 import type { UserRow } from '../../shared/db/rows.ts';
 import { withTransaction } from '../../shared/db/transaction.ts';
 import { AppError } from '../../shared/errors/app-error.ts';
-import { insertActionLog } from '../action-logs/action-logs.repository.ts';
+import { recordAction } from '../action-logs/action-logs.recorder.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { VerificationService } from '../auth/verification.service.ts';
 import { isReservedHandle } from './handle-rules.ts';
@@ -19,7 +19,7 @@ import {
   type NewUser,
 } from './users.repository.ts';
 
-type UsersDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage'>;
+type UsersDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'nats' | 'logger'>;
 
 export interface Registration {
   email: string;
@@ -90,7 +90,7 @@ export function createUsersService(
           if (await handleExists(trx, handle)) throw handleTaken();
           return false;
         }
-        await insertActionLog(trx, {
+        await recordAction(deps, trx, {
           action: 'user:create',
           actor_id: user.id,
           actor_ip: actorIp,
