@@ -6,14 +6,17 @@ import { clientFor } from '../support/client.ts';
 import { eventually } from '../support/wait.ts';
 import { subscribe } from './support/subscriber.ts';
 
-const TIMEOUT_MS = 50;
+// Far above what an ordinary request takes even on a loaded machine, so only a stream could
+// outlive it: the fourth stream below stays open for five timeouts.
+const TIMEOUT_MS = 1000;
+const KEEP_ALIVE_MS = 250;
 
 // One request at a time, one waiting, and a request timeout far shorter than a stream's life.
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp({
     stability: { concurrencyLimit: 1, bufferSize: 1, timeoutMs: TIMEOUT_MS },
-    eventStream: { keepAliveMs: 10 },
+    eventStream: { keepAliveMs: KEEP_ALIVE_MS },
   });
 });
 afterAll(async () => {
@@ -40,10 +43,10 @@ describe('event streams and the stability layer', () => {
     const resource = { resource_id: newId() };
     const start = await recordLog(app.deps, resource);
     const streams = [1, 2, 3].map(() => subscribe(app, resource, start.id));
-    // Many timeouts' worth of keep-alives on a fourth stream, while the three stay open.
+    // Five timeouts' worth of keep-alives on a fourth stream, while the three stay open.
     const status = await keepAlives(
       `${app.baseUrl}/v0/eventstream/actions?resource_id=${resource.resource_id}`,
-      20,
+      (5 * TIMEOUT_MS) / KEEP_ALIVE_MS,
     );
     const { response } = await clientFor(app).GET('/v0/action-logs', {
       params: { query: resource },
