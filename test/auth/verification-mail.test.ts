@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOutboxRelay, type OutboxRelay } from '../../src/bridge/relay.ts';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
-import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
-import { createAccountEmailConsumer } from '../../worker/consumers/account-email.consumer.ts';
-import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import type { WorkerConfig } from '../../src/config/worker.ts';
+import type { TestApp } from '../support/app.ts';
 import { cookieFrom, createUser } from '../support/factories.ts';
-import { startMailCatcher, type CaughtMail, type MailCatcher } from '../support/mail.ts';
-import {
-  createRunnerHarness,
-  logger,
-  type RunnerHarness,
-} from '../worker/support/runner-harness.ts';
 import { postJson } from '../support/http.ts';
-import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
+import type { CaughtMail, MailCatcher } from '../support/mail.ts';
+import {
+  startMailPipeline,
+  verificationLink,
+  type MailPipeline,
+} from '../support/mail-pipeline.ts';
 import { newSignUp, signUp } from '../users/support/sign-up.ts';
 
 /**
@@ -21,61 +16,25 @@ import { newSignUp, signUp } from '../users/support/sign-up.ts';
  * transaction, the relay publishes it to JetStream, the worker's email consumer renders it
  * and sends it over SMTP, and the link in the received mail verifies the account. A resend
  * takes the account-email consumer's path, which decides and mints the link in the worker.
- *
- * The app gets an outbox table of its own (a private schema ahead of public on the search
- * path) and the relay a private NATS: a relay claims every pending row it sees, so sharing
- * the test database's outbox would steal other test files' jobs.
  */
 let app: TestApp;
-let harness: RunnerHarness;
-let relay: OutboxRelay;
 let catcher: MailCatcher;
-let mailer: Mailer;
 let config: WorkerConfig;
-let outbox: PrivateTables;
+let pipeline: MailPipeline;
 
 beforeAll(async () => {
-  outbox = await createPrivateTables(['outbox']);
-  app = await startTestApp({ database: { url: outbox.url, readUrl: outbox.url } });
-
-  config = loadWorkerConfig(process.env);
-  catcher = await startMailCatcher();
-  mailer = createMailer({ ...config.smtp, host: catcher.host, port: catcher.port });
-  harness = await createRunnerHarness();
-  await harness.start([
-    await createEmailConsumer({ mailer, config }),
-    await createAccountEmailConsumer({
-      mailer,
-      config,
-      db: app.deps.db,
-      redis: app.deps.redis.session,
-    }),
-  ]);
-  relay = startOutboxRelay({
-    db: app.deps.db.write,
-    nats: harness.nats,
-    logger,
-    intervalMs: 50,
-  });
+  pipeline = await startMailPipeline();
+  ({ app, catcher, config } = pipeline);
 });
-
 afterAll(async () => {
-  await relay?.stop();
-  await harness?.close();
-  mailer?.close();
-  await catcher?.close();
-  await app?.close();
-  await outbox?.drop();
+  await pipeline?.close();
 });
 
-/** The token in the mail's verification link, as the frontend would read it from the URL. */
+/** The token of the mail's verification link; the HTML part links the same URL. */
 function linkToken(mail: CaughtMail): string {
-  const base = `${config.frontend.host}${config.frontend.paths.verifyEmail}`;
-  const link = mail.text.split(/\s+/).find((word) => word.startsWith(`${base}?token=`));
-  if (!link) throw new Error(`no verification link in: ${mail.text}`);
-  const token = new URL(link).searchParams.get('token');
+  const { link, token } = verificationLink(config, mail);
   expect(mail.html).toContain(`href="${link}"`);
-  return token!;
+  return token;
 }
 
 const verify = (token: string) => postJson(app.baseUrl, '/v0/auth/verify-email', { token });

@@ -1,63 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOutboxRelay, type OutboxRelay } from '../../src/bridge/relay.ts';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker.ts';
-import { createMailer, type Mailer } from '../../src/shared/clients/mailer.ts';
-import { createEmailConsumer } from '../../worker/consumers/email.consumer.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import type { WorkerConfig } from '../../src/config/worker.ts';
+import type { TestApp } from '../support/app.ts';
 import { clientFor } from '../support/client.ts';
-import { startMailCatcher, type CaughtMail, type MailCatcher } from '../support/mail.ts';
-import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
-import { newSignUp } from '../users/support/sign-up.ts';
+import type { CaughtMail, MailCatcher } from '../support/mail.ts';
 import {
-  createRunnerHarness,
-  logger,
-  type RunnerHarness,
-} from '../worker/support/runner-harness.ts';
+  startMailPipeline,
+  verificationLink,
+  type MailPipeline,
+} from '../support/mail-pipeline.ts';
+import { newSignUp } from '../users/support/sign-up.ts';
 
 /**
  * Sign-up to a working account through the typed client, the way a frontend does it: the
  * verification email really travels (outbox → relay → JetStream → email consumer → SMTP), and
  * the session the verification link opens lives in the client's cookie jar.
- *
- * As in test/auth/verification-mail.test.ts, the app has an outbox of its own and the relay a
- * private NATS, so this file's relay claims no other file's jobs.
  */
 let app: TestApp;
-let harness: RunnerHarness;
-let relay: OutboxRelay;
 let catcher: MailCatcher;
-let mailer: Mailer;
 let config: WorkerConfig;
-let outbox: PrivateTables;
+let pipeline: MailPipeline;
 
 beforeAll(async () => {
-  outbox = await createPrivateTables(['outbox']);
-  app = await startTestApp({ database: { url: outbox.url, readUrl: outbox.url } });
-  config = loadWorkerConfig(process.env);
-  catcher = await startMailCatcher();
-  mailer = createMailer({ ...config.smtp, host: catcher.host, port: catcher.port });
-  harness = await createRunnerHarness();
-  await harness.start([await createEmailConsumer({ mailer, config })]);
-  relay = startOutboxRelay({ db: app.deps.db.write, nats: harness.nats, logger, intervalMs: 50 });
+  pipeline = await startMailPipeline();
+  ({ app, catcher, config } = pipeline);
 });
-
 afterAll(async () => {
-  await relay?.stop();
-  await harness?.close();
-  mailer?.close();
-  await catcher?.close();
-  await app?.close();
-  await outbox?.drop();
+  await pipeline?.close();
 });
 
-/** The token of the mail's verification link, as the frontend reads it from its URL. */
-function linkToken(mail: CaughtMail): string {
-  const base = `${config.frontend.host}${config.frontend.paths.verifyEmail}`;
-  const link = mail.text.split(/\s+/).find((word) => word.startsWith(`${base}?token=`));
-  const token = link ? new URL(link).searchParams.get('token') : null;
-  if (!token) throw new Error(`no verification link in: ${mail.text}`);
-  return token;
-}
+const linkToken = (mail: CaughtMail) => verificationLink(config, mail).token;
 
 describe('sign-up through the typed client', () => {
   it('When a visitor signs up, follows the mailed link, then /me and the public profile show the verified account', async () => {
