@@ -324,12 +324,11 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   oauthAuthorize:
     | 'general:validation_error'
     | 'system:internal_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -346,7 +345,7 @@ export interface ErrorCodes {
     | 'rate_limit:exceeded'
     | 'system:internal_error'
     | 'system:database_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -364,7 +363,7 @@ export interface ErrorCodes {
     | 'oauth:account_already_linked'
     | 'system:internal_error'
     | 'system:database_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -376,8 +375,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   unlinkOauthConnection:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -391,8 +389,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   totpSetup:
     | 'general:validation_error'
     | 'auth:unauthorized'

@@ -483,9 +483,13 @@ export interface paths {
     /**
      * Finish an OAuth sign-up by choosing a handle
      * @description Creates the account from the pending sign-up returned by `oauthLogin` (the provider's
-     *     verified email, display name and connection) with the chosen handle, and logs in.
-     *     Retrying with the same pending token after success logs in to the same account
-     *     (idempotent). An unknown or expired pending token answers
+     *     verified email, display name and connection; no password) with the chosen handle, and
+     *     logs in. The provider's avatar becomes the profile image in the background; an avatar
+     *     that cannot be imported leaves the account without one. Retrying with the same pending
+     *     token after success logs in to the same account (idempotent) until the token expires or
+     *     the account turns on TOTP. A taken handle answers `409 user:handle_already_exists` and
+     *     the token stays usable; an address registered meanwhile by a password account answers
+     *     `409 oauth:email_already_exists`. An unknown or expired pending token answers
      *     `400 oauth:pending_signup_invalid`.
      */
     post: operations['completeSignup'];
@@ -507,7 +511,8 @@ export interface paths {
      * @description Returns the provider's authorization URL (authorization code with PKCE S256). The
      *     `state` in it is stored for 5 minutes with the PKCE verifier, the flow, the provider and
      *     the caller's anonymous id, and is consumed by `oauthLogin` or `oauthLink`. A provider
-     *     that is not configured on this server answers `501 system:not_implemented`.
+     *     that is not configured on this server answers `404 general:not_found`, as do its login
+     *     and link.
      */
     get: operations['oauthAuthorize'];
     put?: never;
@@ -1401,7 +1406,7 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /** @description The feature is not available on this server (for example, an OAuth provider that is not configured). */
+    /** @description The operation is declared in the contract but not built yet. */
     NotImplemented: {
       headers: {
         [name: string]: unknown;
@@ -1411,7 +1416,7 @@ export interface components {
          * @example {
          *       "status": 501,
          *       "code": "system:not_implemented",
-         *       "details": "The OAuth provider github is not configured"
+         *       "details": "uploadProfileImage is not implemented yet"
          *     }
          */
         'application/json': components['schemas']['Error'];
@@ -2371,7 +2376,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2405,8 +2409,8 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2475,12 +2479,12 @@ export interface operations {
         content?: never;
       };
       400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };
@@ -2516,11 +2520,11 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };
@@ -2556,7 +2560,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2591,7 +2594,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
