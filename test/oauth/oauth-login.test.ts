@@ -24,13 +24,15 @@ afterAll(async () => {
 describe('OAuth sign-in', () => {
   it('When a new Google user signs in, then the pending sign-up carries the provider email and name, and completing it signs in to a verified, password-less account', async () => {
     const { app } = harness;
-    const identity = googleIdentity({ email: '  Mixed.Case@Gmail.TEST ' });
+    const base = googleIdentity();
+    const email = `mixed.case.${base.sub}@gmail.test`;
+    const identity = { ...base, email: `  Mixed.Case.${base.sub}@Gmail.TEST ` };
     const browser = clientFor(app);
 
     const login = await oauthLogin(harness, browser, 'google', identity);
     expect(login.response.status).toBe(200);
     expect(login.data).toMatchObject({
-      email: 'mixed.case@gmail.test',
+      email,
       display_name: identity.name,
     });
     expect((await browser.GET('/v0/user/me')).error?.code).toBe('auth:unauthorized');
@@ -43,7 +45,7 @@ describe('OAuth sign-in', () => {
     expect(done.response.status).toBe(204);
     const me = (await browser.GET('/v0/user/me')).data!;
     expect(me).toMatchObject({
-      email: 'mixed.case@gmail.test',
+      email,
       display_name: identity.name,
       handle: 'grace_oauth_' + identity.sub.slice(-6),
       is_verified: true,

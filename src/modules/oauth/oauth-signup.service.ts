@@ -46,7 +46,7 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
     signup: PendingSignup,
     handle: string,
     actorIp: string,
-  ): Promise<{ kind: 'created'; userId: string } | { kind: 'email_taken' }> {
+  ): Promise<{ kind: 'created'; userId: string } | { kind: 'conflict' }> {
     const userId = newId();
     return withTransaction(deps.db.write, async (trx) => {
       const inserted = await insertUser(trx, {
@@ -58,10 +58,7 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
         // The provider verified the address; no verification email is sent.
         verified_at: new Date(),
       });
-      if (!inserted) {
-        if (await handleExists(trx, handle)) throw handleTaken();
-        return { kind: 'email_taken' as const };
-      }
+      if (!inserted) return { kind: 'conflict' as const };
       // Linked to an account through oauthLink since the pending sign-up was issued.
       if (
         !(await insertConnection(trx, {
@@ -109,9 +106,10 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
       }
 
       const created = await createAccount(signup, input.handle, input.actorIp);
-      if (created.kind === 'email_taken') {
-        // Either this sign-up completed in a concurrent request (or one whose mark on the token
-        // was lost), or a password account took the address in the meantime.
+      if (created.kind === 'conflict') {
+        // The insert waited for whichever transaction took the handle or the address. That may
+        // be this very sign-up, completed by a concurrent request (or by one whose mark on the
+        // token was lost): then its account is the answer.
         const connection = await findConnection(
           deps.db.write,
           signup.provider,
@@ -119,6 +117,7 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
         );
         const owner = connection && (await findById(deps.db.write, connection.user_id));
         if (owner?.email === signup.email) return existingAccount(signup, owner.id);
+        if (await handleExists(deps.db.write, input.handle)) throw handleTaken();
         throw new AppError(
           'oauth:email_already_exists',
           'An account already uses this email; sign in to it and link the provider from there',
