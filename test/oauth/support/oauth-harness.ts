@@ -136,5 +136,8 @@ export async function actionLogsOf(
   userId: string,
   action: ActionLogRow['action'],
 ): Promise<ActionLogRow[]> {
-  return app.deps.db.write<ActionLogRow>('action_logs').where({ actor_id: userId, action });
+  return app.deps.db
+    .write<ActionLogRow>('action_logs')
+    .where({ actor_id: userId, action })
+    .orderBy('id');
 }
