@@ -4,11 +4,12 @@ import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import type { UserRow } from '../../src/shared/db/rows.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { clientFor } from '../support/client.ts';
+import { clientFor, signedInClient } from '../support/client.ts';
 import { createUser, uniqueHandle } from '../support/factories.ts';
 import { codeAt } from '../totp/totp-support.ts';
 import { eventually } from '../support/wait.ts';
 import {
+  authorizeAt,
   githubIdentity,
   googleIdentity,
   oauthLogin,
@@ -108,6 +109,24 @@ describe('POST /v0/auth/complete-signup', () => {
     const answer = await complete(app, token, uniqueHandle('e'));
     expect(answer.error).toMatchObject({ status: 409, code: 'oauth:email_already_exists' });
     expect(await usersWithEmail(app, identity.email)).toHaveLength(1);
+  });
+
+  it('When the provider account was linked to another user meanwhile, then it answers 400 oauth:pending_signup_invalid and creates nobody', async () => {
+    const { app } = harness;
+    const identity = googleIdentity();
+    const token = await pendingSignup(app, identity);
+    const { user, password } = await createUser(app.deps);
+    const owner = await signedInClient(app, { email: user.email, password: password! });
+    const { code, state } = await authorizeAt(harness, owner, 'google', identity, 'link');
+    const linked = await owner.POST('/v0/auth/oauth/{provider}/link', {
+      params: { path: { provider: 'google' } },
+      body: { code, state },
+    });
+    expect(linked.response.status).toBe(204);
+
+    const answer = await complete(app, token, uniqueHandle('l'));
+    expect(answer.error).toMatchObject({ status: 400, code: 'oauth:pending_signup_invalid' });
+    expect(await usersWithEmail(app, identity.email)).toEqual([]);
   });
 
   it('When the token is unknown, then it answers 400 oauth:pending_signup_invalid', async () => {

@@ -204,6 +204,36 @@ describe('provider failures', () => {
     expect(login.error).toMatchObject({ status: 502, code: 'oauth:user_info_fetch_failed' });
   });
 
+  it('When Google answers the code without an access token, then login answers 502 oauth:token_exchange_failed', async () => {
+    const login = await oauthLogin(
+      harness,
+      clientFor(harness.app),
+      'google',
+      googleIdentity({ omitAccessToken: true }),
+    );
+    expect(login.error).toMatchObject({ status: 502, code: 'oauth:token_exchange_failed' });
+  });
+
+  it('When Google userinfo has no usable email address, then login answers 502 oauth:user_info_fetch_failed', async () => {
+    const login = await oauthLogin(
+      harness,
+      clientFor(harness.app),
+      'google',
+      googleIdentity({ email: 'not an address' }),
+    );
+    expect(login.error).toMatchObject({ status: 502, code: 'oauth:user_info_fetch_failed' });
+  });
+
+  it('When GitHub /user answers something that is not JSON, then login answers 502 oauth:user_info_fetch_failed', async () => {
+    const login = await oauthLogin(
+      harness,
+      clientFor(harness.app),
+      'github',
+      githubIdentity({ userAsHtml: true }),
+    );
+    expect(login.error).toMatchObject({ status: 502, code: 'oauth:user_info_fetch_failed' });
+  });
+
   it('When GitHub /user/emails fails, then login answers 502 oauth:user_info_fetch_failed', async () => {
     const login = await oauthLogin(
       harness,

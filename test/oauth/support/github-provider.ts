@@ -19,6 +19,8 @@ export interface GithubIdentity {
   emails: GithubEmail[];
   /** `/user/emails` answers this status instead of the list. */
   emailsStatus?: number;
+  /** `/user` answers 200 with an HTML page, as a captive portal or a misrouted proxy would. */
+  userAsHtml?: boolean;
 }
 
 export interface GithubProvider {
@@ -132,6 +134,9 @@ export async function startGithubProvider(): Promise<GithubProvider> {
       }
       const identity = tokens.get(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
       if (!identity) return json(res, 401, { message: 'Bad credentials' });
+      if (url.pathname === '/user' && identity.userAsHtml) {
+        return send(res, 200, 'text/html', '<html><body>Sign in to the network</body></html>');
+      }
       if (url.pathname === '/user') {
         return json(res, 200, {
           id: identity.id,

@@ -10,6 +10,8 @@ export interface GoogleIdentity {
   picture?: string;
   /** The token endpoint refuses this account's code with `invalid_grant`. */
   refuseCode?: boolean;
+  /** The token endpoint answers 200 without an access token. */
+  omitAccessToken?: boolean;
   /** The userinfo endpoint answers this status instead of the profile. */
   userinfoStatus?: number;
 }
@@ -65,6 +67,10 @@ export async function startGoogleProvider(): Promise<GoogleProvider> {
     // Google requires the verifier of a PKCE authorization; the server checks it when sent.
     if (!body.code_verifier) return refuse(400, 'invalid_request');
     if (!identity || identity.refuseCode) return refuse(400, 'invalid_grant');
+    if (identity.omitAccessToken) {
+      response.body = { token_type: 'Bearer', expires_in: 3600 };
+      return;
+    }
     byToken.set(String((response.body as Record<string, unknown>).access_token), identity);
   });
   server.service.on('beforeUserinfo', (response: Mutable, req: IncomingMessage) => {
