@@ -512,7 +512,8 @@ export interface paths {
      *     `state` in it is stored for 5 minutes with the PKCE verifier, the flow, the provider and
      *     the caller's anonymous id, and is consumed by `oauthLogin` or `oauthLink`. A provider
      *     that is not configured on this server answers `404 general:not_found`, as do its login
-     *     and link.
+     *     and link. The browser must send its cookies here and on the login or link call that
+     *     follows: the state only works for the `anonymous_user_id` it was issued to.
      */
     get: operations['oauthAuthorize'];
     put?: never;
@@ -541,8 +542,8 @@ export interface paths {
      *     - a linked account without TOTP: 204 with a session cookie;
      *     - a linked account with TOTP: 202 with a `temp_token` for `totpVerify` (OAuth does not
      *       bypass two-factor authentication);
-     *     - no linked account: 200 with a pending sign-up (valid 10 minutes) to finish with
-     *       `completeSignup`.
+     *     - no linked account: 200 with a pending sign-up (valid 10 minutes by default) to finish
+     *       with `completeSignup`.
      *
      *     An email that belongs to an existing local account is never linked implicitly
      *     (`409 oauth:email_already_exists`: sign in and use `oauthLink`). Google accounts with an
@@ -1164,7 +1165,7 @@ export interface components {
     };
     /** @description A new OAuth user; pass `pending_token` and a chosen handle to `completeSignup`. */
     OAuthPendingSignup: {
-      /** @description Valid for 10 minutes. */
+      /** @description Valid for `OAUTH_PENDING_SIGNUP_TTL_MINUTES` (10 by default). */
       pending_token: string;
       /** Format: email */
       email: string;
