@@ -54,5 +54,3 @@ export function createOAuthProviders(config: OAuthConfig, userAgent: string) {
     },
   };
 }
-
-export type OAuthProviders = ReturnType<typeof createOAuthProviders>;

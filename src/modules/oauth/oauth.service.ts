@@ -11,7 +11,7 @@ import { emailExists, findById, findByIdForUpdate } from '../users/users.reposit
 import { toOAuthConnection, type OAuthConnection } from './oauth.mapper.ts';
 import { storePendingSignup } from './oauth.pending-signup.ts';
 import { newPkcePair } from './oauth.pkce.ts';
-import { createOAuthProviders, providerLabels, type OAuthProviders } from './oauth.providers.ts';
+import { createOAuthProviders, providerLabels } from './oauth.providers.ts';
 import {
   deleteConnection,
   findConnection,
@@ -34,10 +34,8 @@ export type OAuthLoginOutcome =
   | { kind: 'totp_required'; tempToken: string }
   | { kind: 'pending_signup'; pendingToken: string; email: string; displayName: string | null };
 
-export function createOAuthService(
-  deps: OAuthDependencies,
-  providers: OAuthProviders = createOAuthProviders(deps.config.oauth, deps.config.projectName),
-) {
+export function createOAuthService(deps: OAuthDependencies) {
+  const providers = createOAuthProviders(deps.config.oauth, deps.config.projectName);
   const redis = deps.redis.session;
   const snapshots = createUserSnapshotCache(deps);
 
