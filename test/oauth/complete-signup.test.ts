@@ -149,7 +149,9 @@ describe('POST /v0/auth/complete-signup', () => {
 
   it('When the provider has an avatar, then the new account gets an import job with its URL in the sign-up transaction', async () => {
     const { app } = harness;
-    const identity = googleIdentity();
+    const identity = googleIdentity({
+      picture: 'https://lh3.googleusercontent.test/a/grace=s96-c',
+    });
     const browser = clientFor(app);
     await complete(app, await pendingSignup(app, identity), uniqueHandle('a'), browser);
     const userId = (await browser.GET('/v0/user/me')).data!.id;
@@ -158,7 +160,7 @@ describe('POST /v0/auth/complete-signup', () => {
 
   it('When the provider has no avatar, then no import job is written', async () => {
     const { app } = harness;
-    const identity = githubIdentity({ avatar_url: undefined });
+    const identity = githubIdentity();
     const browser = clientFor(app);
     const login = await oauthLogin(harness, browser, 'github', identity);
     const token = login.data && 'pending_token' in login.data ? login.data.pending_token : '';

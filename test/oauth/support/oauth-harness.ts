@@ -49,6 +49,10 @@ export async function startOAuthHarness(
   };
 }
 
+/**
+ * Identities carry no avatar unless a test gives one: every avatar becomes an import job in the
+ * shared job stream, which a worker consumer elsewhere in the suite would then fetch.
+ */
 export function googleIdentity(overrides: Partial<GoogleIdentity> = {}): GoogleIdentity {
   const id = randomBytes(8).toString('hex');
   return {
@@ -56,7 +60,6 @@ export function googleIdentity(overrides: Partial<GoogleIdentity> = {}): GoogleI
     email: `g${id}@gmail.test`,
     email_verified: true,
     name: `Grace ${id}`,
-    picture: `https://lh3.googleusercontent.test/a/${id}=s96-c`,
     ...overrides,
   };
 }
@@ -67,7 +70,6 @@ export function githubIdentity(overrides: Partial<GithubIdentity> = {}): GithubI
     id: Number.parseInt(id.slice(0, 10), 16),
     login: `octo-${id}`,
     name: `Octo ${id}`,
-    avatar_url: `https://avatars.githubusercontent.test/u/${id}?v=4`,
     emails: [
       { email: `other-${id}@users.noreply.github.test`, primary: false, verified: true },
       { email: `o${id}@github.test`, primary: true, verified: true, visibility: 'private' },
