@@ -84,6 +84,7 @@ export async function attemptTotpTempToken(
     kind: 'counted',
     userId: reply[1] ?? '',
     rememberMe: reply[2] === '1',
+    // A token issued before the field existed came from the only first factor there was.
     signedInWith: reply[3] ?? 'a password',
   };
 }
