@@ -18,7 +18,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildRouter, forJsonBodyOperations } from './http/router.ts';
+import { buildOperationDispatcher, buildRouter, forJsonBodyOperations } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -172,7 +172,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const eventStreams = createEventStreams({ ...config.eventStream, logger });
   const contractPending = operations.filter((op) => op.pending).map((op) => op.operationId);
   const stubbed = new Set(options.pending);
-  const api = buildRouter(
+  const api = buildOperationDispatcher(
     [
       ...authRoutes(auth, createSessionsService(deps)),
       ...totpRoutes(createTotpService(deps), auth),
