@@ -127,11 +127,20 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ],
     }),
   );
+  // A JSON answer is not a page: it needs HSTS, nosniff and the framing and cross-origin
+  // resource rules, not the headers meant for HTML documents (referrer, DNS prefetch, opener
+  // and agent-cluster policies, legacy IE switches), which the docs pages get below.
   app.use(
     helmet({
-      // An API serves no HTML except Swagger UI, which needs its inline bootstrap script.
       contentSecurityPolicy: false,
       crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      referrerPolicy: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
     }),
   );
 
@@ -146,7 +155,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
 
-  if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
+  if (config.http.apiDocsEnabled) {
+    // Swagger UI needs its inline bootstrap script, so no Content-Security-Policy.
+    app.use(
+      ['/docs', '/openapi.json'],
+      helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }),
+    );
+    app.use(apiDocs(contract));
+  }
 
   memoiseValidatorRouteRegexps();
   app.use(
