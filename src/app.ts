@@ -18,7 +18,13 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildOperationDispatcher, buildRouter, forJsonBodyOperations } from './http/router.ts';
+import {
+  buildOperationDispatcher,
+  buildRouter,
+  findOperation,
+  forExactPaths,
+  forJsonBodyOperations,
+} from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -96,20 +102,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // second from each load balancer neither floods the access log nor skews the latency
   // histograms, and costs next to nothing.
   const health = createHealthService(deps);
-  const probes = buildRouter(
-    [
-      ...healthRoutes(health),
-      ...(config.http.metricsEnabled
-        ? metricsRoutes(metrics.registry)
-        : [
-            route('metrics', async () => {
-              throw new AppError('general:not_found', 'Metrics are disabled');
-            }),
-          ]),
-    ],
-    [],
+  const probeRoutes = [
+    ...healthRoutes(health),
+    ...(config.http.metricsEnabled
+      ? metricsRoutes(metrics.registry)
+      : [
+          route('metrics', async () => {
+            throw new AppError('general:not_found', 'Metrics are disabled');
+          }),
+        ]),
+  ];
+  app.use(
+    forExactPaths(
+      probeRoutes.map((r) => findOperation(r.operationId).path),
+      buildRouter(probeRoutes, []),
+    ),
   );
-  app.use(probes);
 
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);
