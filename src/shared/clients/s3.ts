@@ -48,12 +48,25 @@ export interface Storage {
 // S3 caps DeleteObjects at 1000 keys per request.
 const DELETE_BATCH = 1000;
 
+// A store that accepts connections but never answers would otherwise hold a request until the
+// stability layer times it out. Two attempts of at most 10 s each stay inside its 30 s, so the
+// caller gets the store's own error (a 503 dependency_unavailable), not a generic timeout.
+const CONNECTION_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_ATTEMPTS = 2;
+
 function createClient(config: BucketConfig): S3Client {
   return new S3Client({
     endpoint: config.endpoint,
     region: config.region,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
     forcePathStyle: true,
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
     // The SDK's default checksums stream bodies with aws-chunked framing, which s3rver (and
     // some S3-compatible stores) store verbatim: silent corruption. Only send what S3 demands.
     requestChecksumCalculation: 'WHEN_REQUIRED',
