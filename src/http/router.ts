@@ -30,6 +30,14 @@ export function forJsonBodyOperations(parser: RequestHandler): Router {
   return router;
 }
 
+/** Mounts `handler` on one operation only, at the method and path the contract gives it. */
+export function forOperation(operationId: OperationId, handler: RequestHandler): Router {
+  const router = Router();
+  const operation = findOperation(operationId);
+  router[operation.method](toExpressPath(operation.path), handler);
+  return router;
+}
+
 /** The contract's per-operation guards, each built once at start. */
 export interface OperationGuards {
   /** Builds the limiter of an operation that declares `x-rate-limit`. */
