@@ -68,7 +68,8 @@ function readUpload(
       parser = busboy({
         headers: req.headers,
         limits: {
-          fileSize: options.maxBytes,
+          // busboy flags a file that reaches its limit; one byte more flags only files over ours.
+          fileSize: options.maxBytes + 1,
           files: 2,
           fields: MAX_PARTS,
           parts: MAX_PARTS,

@@ -57,7 +57,8 @@ export function createImageProcessor(options: { slots?: number } = {}) {
   ): Promise<Buffer> {
     let header: Metadata;
     try {
-      header = await sharp(input).metadata();
+      // Only headers are read here, so no limit yet: the count below is checked against ours.
+      header = await sharp(input, { limitInputPixels: false }).metadata();
     } catch (error) {
       throw invalidImage(`The file is not a readable ${format.toUpperCase()} image`, error);
     }

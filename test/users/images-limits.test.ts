@@ -1,0 +1,176 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageKinds } from '../../src/modules/users/user-images.kinds.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createSignedInUser } from '../support/factories.ts';
+import { file, jpeg, pngBomb, signedInUploader } from './support/images.ts';
+
+const MiB = 1024 * 1024;
+
+let app: TestApp;
+/** The same app behind a server of this file's own, which counts what it reads off the wire. */
+let server: Server;
+let baseUrl: string;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  app = await startTestApp();
+  server = createServer(app.built.app);
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await app.close();
+});
+
+interface OversizeOutcome {
+  status: number;
+  body: string;
+  /** Bytes the client handed to its socket before the answer came. */
+  sentBeforeAnswer: number;
+  /** Bytes the server read off the connection, all told. */
+  serverRead: number;
+}
+
+/**
+ * Streams a multipart upload of `total` bytes, a chunk at a time as the socket drains, and
+ * stops sending as soon as the answer arrives. A reset after the answer is the server
+ * closing a connection whose body it refused, and is expected.
+ */
+function streamOversize(path: string, cookie: string, total: number): Promise<OversizeOutcome> {
+  sockets.clear();
+  const boundary = 'oversize-boundary';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n` +
+      'Content-Type: image/jpeg\r\n\r\n',
+  );
+  const chunk = Buffer.alloc(64 * 1024, 0xab);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = request(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        cookie,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(total),
+      },
+    });
+    req.on('response', (res) => {
+      answered = true;
+      const sentBeforeAnswer = sent;
+      const chunks: Buffer[] = [];
+      res.on('data', (data: Buffer) => chunks.push(data));
+      res.on('end', () => {
+        req.destroy();
+        // The server side closes too; count once it has.
+        setImmediate(() => {
+          let serverRead = 0;
+          for (const socket of sockets) serverRead += socket.bytesRead;
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            sentBeforeAnswer,
+            serverRead,
+          });
+        });
+      });
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const pump = () => {
+      while (!answered && sent < total) {
+        const piece = sent === 0 ? head : chunk.subarray(0, Math.min(chunk.length, total - sent));
+        sent += piece.length;
+        if (!req.write(piece)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+}
+
+describe('upload limits', () => {
+  it.each([
+    ['uploadProfileImage', '/v0/user/me/profile-image', imageKinds.profile.maxBytes],
+    ['uploadBannerImage', '/v0/user/me/banner-image', imageKinds.banner.maxBytes],
+  ] as const)(
+    'When %s is sent 64 MiB, then it answers 413 file:too_large having read little more than its limit',
+    async (_operation, path, limit) => {
+      const { cookie } = await createSignedInUser(app.deps, app.baseUrl);
+      const total = 64 * MiB;
+
+      const outcome = await streamOversize(path, cookie, total);
+
+      expect(outcome.status).toBe(413);
+      expect(JSON.parse(outcome.body)).toMatchObject({ status: 413, code: 'file:too_large' });
+      // The server stops reading at the limit; the slack is socket buffers and the read in
+      // flight when the answer went out. Draining the body would read all 64 MiB.
+      expect(outcome.serverRead).toBeGreaterThan(limit);
+      expect(outcome.serverRead).toBeLessThan(limit + 8 * MiB);
+      expect(outcome.sentBeforeAnswer).toBeLessThan(total / 2);
+    },
+  );
+
+  it('When a file of exactly the profile limit is sent, then the size is no reason to refuse it', async () => {
+    const { client } = await signedInUploader(app);
+    const image = await jpeg(64, 64);
+    // JPEG decoders ignore what follows the end-of-image marker.
+    const padded = Buffer.concat([image, Buffer.alloc(imageKinds.profile.maxBytes - image.length)]);
+
+    const { error, response } = await client.upload('uploadProfileImage', { file: file(padded) });
+
+    expect(error).toBeUndefined();
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('decompression bombs', () => {
+  it.each([10_000, 30_000])(
+    'When a PNG of a few kilobytes declares a %i² canvas, then 400 file:invalid_image without decoding it',
+    async (side) => {
+      const { client } = await signedInUploader(app);
+      const bomb = pngBomb(side);
+      expect(bomb.length).toBeLessThan(4 * 1024);
+      const rssBefore = process.memoryUsage().rss;
+
+      const { error, response } = await client.upload('uploadBannerImage', { file: file(bomb) });
+
+      expect(response.status).toBe(400);
+      expect(error).toMatchObject({ code: 'file:invalid_image' });
+      expect(error?.details).toContain(`declares ${side * side} pixels`);
+      // Decoding the canvas would take one byte a pixel: 100 MB for the smaller one.
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(50 * MiB);
+    },
+  );
+});
+
+describe('the event loop during image work', () => {
+  it('When large photos are processed, then the event loop keeps turning: its worst delay is a small part of the work', async () => {
+    const { client } = await signedInUploader(app);
+    const photos = await Promise.all([1, 2, 3].map(() => jpeg(3000, 2000)));
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+
+    delay.enable();
+    const started = performance.now();
+    const answers = await Promise.all(
+      photos.map((photo) => client.upload('uploadBannerImage', { file: file(photo) })),
+    );
+    const elapsed = performance.now() - started;
+    delay.disable();
+
+    expect(answers.map((answer) => answer.response.status)).toEqual([201, 201, 201]);
+    // Decoding, resizing and encoding three 6 MP photos takes hundreds of milliseconds; on the
+    // event loop, that would be its worst delay. Off it, the loop only waits on short tasks.
+    const worstMs = delay.max / 1e6;
+    expect(worstMs).toBeLessThan(elapsed / 4);
+  });
+});
