@@ -10,16 +10,19 @@ export type ImageColumn = 'profile_image' | 'banner_image';
  * key's lock: content addressing makes two users share one key, and without the lock a
  * release could delete an object another user's upload has just written but not committed.
  */
-const IMAGE_KEY_LOCK_SPACE = 7_110_001;
+export const IMAGE_KEY_LOCK_SPACE = 7_110_001;
 
 /** Held until the transaction ends; hashtext collisions only make two keys wait for each other. */
 export async function lockImageKey(trx: Knex.Transaction, key: string): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [IMAGE_KEY_LOCK_SPACE, key]);
 }
 
-/** Locks keys in one order, so two lockers of overlapping batches cannot deadlock. */
+/** Locks many keys in one round trip, in key order, so overlapping batches cannot deadlock. */
 export async function lockImageKeys(trx: Knex.Transaction, keys: readonly string[]): Promise<void> {
-  for (const key of [...keys].sort()) await lockImageKey(trx, key);
+  await trx.raw(
+    'select pg_advisory_xact_lock(?, hashtext(key)) from (select unnest(?::text[]) as key order by 1) keys',
+    [IMAGE_KEY_LOCK_SPACE, [...keys]],
+  );
 }
 
 /** The user's image columns, locking the row so concurrent replaces take turns. */
