@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { authScenarios, type AuthScenarios, type HttpScenario } from './auth.ts';
+import { runImagesBench } from './images.ts';
 import { runJobsBench } from './jobs.ts';
 import { measure, type Measurement } from './measure.ts';
 import { startServer, type RunningServer } from './processes.ts';
@@ -97,6 +98,11 @@ try {
   for (const line of storm.lines) console.log(`  ${line}`);
   console.log('');
   if (!storm.ok) failed = true;
+  console.log('POST /v0/user/me/profile-image storm');
+  const images = await runImagesBench(app.url, { ...env, BENCH_ROUNDS: String(ROUNDS) });
+  for (const line of images.lines) console.log(`  ${line}`);
+  console.log('');
+  if (!images.ok) failed = true;
 } finally {
   await auth?.close();
   await app.stop();
