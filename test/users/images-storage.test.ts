@@ -1,3 +1,5 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { signedInClient } from '../support/client.ts';
@@ -144,5 +146,44 @@ describe('when the image store is down', () => {
       .where({ action: 'user:edit', resource_id: user.id })
       .count<{ count: string }[]>('* as count');
     expect(Number(edits[0]!.count)).toBe(1);
+  });
+});
+
+describe('when the image store accepts connections but never answers', () => {
+  let silent: Server;
+  const held = new Set<Socket>();
+  let hanging: TestApp;
+
+  beforeAll(async () => {
+    silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const storage = app.deps.config.storage;
+    hanging = await startTestApp({
+      storage: {
+        createBuckets: false,
+        requestTimeoutMs: 300,
+        public: { ...storage.public, endpoint },
+      },
+    });
+  });
+  afterAll(async () => {
+    await hanging.close();
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('When an upload waits on the store, then the S3 timeout answers 503 system:dependency_unavailable, not the request timeout', async () => {
+    const { user, password } = await createUser(app.deps);
+    const client = await signedInClient(hanging, { email: user.email, password: password! });
+
+    const { error, response } = await client.upload('uploadProfileImage', {
+      file: file(await jpeg(100, 100)),
+    });
+
+    expect(response.status).toBe(503);
+    expect(error?.code).toBe('system:dependency_unavailable');
+    expect(held.size).toBeGreaterThan(0);
+    expect((await imagesOf(user.id)).profile_image).toBeNull();
   });
 });

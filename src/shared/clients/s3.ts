@@ -49,13 +49,12 @@ export interface Storage {
 const DELETE_BATCH = 1000;
 
 // A store that accepts connections but never answers would otherwise hold a request until the
-// stability layer times it out. Two attempts of at most 10 s each stay inside its 30 s, so the
-// caller gets the store's own error (a 503 dependency_unavailable), not a generic timeout.
+// stability layer times it out. Two attempts of at most STORAGE_REQUEST_TIMEOUT_MS (10 s) each
+// stay inside its 30 s, so the caller gets the store's own error (503 dependency_unavailable).
 const CONNECTION_TIMEOUT_MS = 3_000;
-const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_ATTEMPTS = 2;
 
-function createClient(config: BucketConfig): S3Client {
+function createClient(config: BucketConfig, requestTimeoutMs: number): S3Client {
   return new S3Client({
     endpoint: config.endpoint,
     region: config.region,
@@ -63,8 +62,8 @@ function createClient(config: BucketConfig): S3Client {
     forcePathStyle: true,
     maxAttempts: MAX_ATTEMPTS,
     requestHandler: {
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
       throwOnRequestTimeout: true,
     },
     // The SDK's default checksums stream bodies with aws-chunked framing, which s3rver (and
@@ -158,8 +157,8 @@ function encodeKey(key: string): string {
 
 /** Builds the clients only; no request is made until a method is called. */
 export function createStorage(config: StorageConfig): Storage {
-  const contentClient = createClient(config.content);
-  const publicClient = createClient(config.public);
+  const contentClient = createClient(config.content, config.requestTimeoutMs);
+  const publicClient = createClient(config.public, config.requestTimeoutMs);
   const content = createBucket(contentClient, config.content.bucket);
   const publicBucket: PublicBucket = {
     ...createBucket(publicClient, config.public.bucket),
