@@ -42,7 +42,12 @@ interface OversizeOutcome {
  * stops sending as soon as the answer arrives. A reset after the answer is the server
  * closing a connection whose body it refused, and is expected.
  */
-function streamOversize(path: string, cookie: string, total: number): Promise<OversizeOutcome> {
+function streamOversize(
+  path: string,
+  cookie: string,
+  total: number,
+  framing: 'chunked' | 'content-length',
+): Promise<OversizeOutcome> {
   sockets.clear();
   const boundary = 'oversize-boundary';
   const head = Buffer.from(
@@ -58,7 +63,9 @@ function streamOversize(path: string, cookie: string, total: number): Promise<Ov
       headers: {
         cookie,
         'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(total),
+        ...(framing === 'chunked'
+          ? { 'transfer-encoding': 'chunked' }
+          : { 'content-length': String(total) }),
       },
     });
     req.on('response', (res) => {
@@ -103,12 +110,12 @@ describe('upload limits', () => {
     ['uploadProfileImage', '/v0/user/me/profile-image', imageKinds.profile.maxBytes],
     ['uploadBannerImage', '/v0/user/me/banner-image', imageKinds.banner.maxBytes],
   ] as const)(
-    'When %s is sent 64 MiB, then it answers 413 file:too_large having read little more than its limit',
+    'When %s is streamed 64 MiB of unannounced length, then it answers 413 file:too_large having read little more than its limit',
     async (_operation, path, limit) => {
       const { cookie } = await createSignedInUser(app.deps, app.baseUrl);
       const total = 64 * MiB;
 
-      const outcome = await streamOversize(path, cookie, total);
+      const outcome = await streamOversize(path, cookie, total, 'chunked');
 
       expect(outcome.status).toBe(413);
       expect(JSON.parse(outcome.body)).toMatchObject({ status: 413, code: 'file:too_large' });
@@ -119,6 +126,22 @@ describe('upload limits', () => {
       expect(outcome.sentBeforeAnswer).toBeLessThan(total / 2);
     },
   );
+
+  it('When a body announces 64 MiB in Content-Length, then 413 file:too_large comes before the body is read', async () => {
+    const { cookie } = await createSignedInUser(app.deps, app.baseUrl);
+
+    const outcome = await streamOversize(
+      '/v0/user/me/profile-image',
+      cookie,
+      64 * MiB,
+      'content-length',
+    );
+
+    expect(outcome.status).toBe(413);
+    expect(JSON.parse(outcome.body)).toMatchObject({ status: 413, code: 'file:too_large' });
+    // What the server read is the request head and what arrived with it, not the body.
+    expect(outcome.serverRead).toBeLessThan(imageKinds.profile.maxBytes);
+  });
 
   it('When a file of exactly the profile limit is sent, then the size is no reason to refuse it', async () => {
     const { client } = await signedInUploader(app);

@@ -159,6 +159,11 @@ function readUpload(
         resolve({ fields, file });
       });
     });
+    // A body announced larger than any accepted upload is refused before a byte of it is read.
+    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+      tooLarge();
+      return;
+    }
     req.on('data', countBytes);
     req.on('close', () => {
       if (!req.complete) stop(badRequest('The upload was cut off'));
