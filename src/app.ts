@@ -18,7 +18,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { fileUpload } from './http/middleware/file-upload.ts';
+import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
 import { buildRouter, forJsonBodyOperations, forOperation } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
@@ -151,18 +151,18 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
   // Uploads are read here too, each under its own limit, so the validator sees their parts.
-  app.use(
-    forOperation(
-      'uploadProfileImage',
-      fileUpload({ field: 'file', maxBytes: imageKinds.profile.maxBytes }),
-    ),
-  );
-  app.use(
-    forOperation(
-      'uploadBannerImage',
-      fileUpload({ field: 'file', maxBytes: imageKinds.banner.maxBytes }),
-    ),
-  );
+  const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
+  for (const [operationId, kind] of [
+    ['uploadProfileImage', imageKinds.profile],
+    ['uploadBannerImage', imageKinds.banner],
+  ] as const) {
+    app.use(
+      forOperation(
+        operationId,
+        fileUpload({ field: 'file', maxBytes: kind.maxBytes, gate: uploadGate }),
+      ),
+    );
+  }
 
   if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
 

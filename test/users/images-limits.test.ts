@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageKinds } from '../../src/modules/users/user-images.kinds.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createSignedInUser } from '../support/factories.ts';
+import { eventually } from '../support/wait.ts';
 import { file, jpeg, pngBomb, signedInUploader } from './support/images.ts';
+import type { ClientRequest } from 'node:http';
 
 const MiB = 1024 * 1024;
 
@@ -153,6 +155,67 @@ describe('upload limits', () => {
 
     expect(error).toBeUndefined();
     expect(response.status).toBe(201);
+  });
+});
+
+describe('uploads in flight', () => {
+  let gated: TestApp;
+  beforeAll(async () => {
+    gated = await startTestApp({ http: { maxConcurrentUploads: 2 } });
+  });
+  afterAll(async () => {
+    await gated.close();
+  });
+
+  const uploadsInFlight = async () => {
+    const gauge = await gated.built.metricsRegistry
+      .getSingleMetric('http_uploads_in_flight')
+      ?.get();
+    return gauge?.values[0]?.value;
+  };
+
+  interface HeldUpload {
+    req: ClientRequest;
+    /** Set when the server answered it, which it must not while the upload is incomplete. */
+    answered: boolean;
+  }
+
+  /** An upload that sends its head and the start of its file, then waits. */
+  function holdUpload(cookie: string): HeldUpload {
+    const req = request(`${gated.baseUrl}/v0/user/me/banner-image`, {
+      method: 'POST',
+      headers: {
+        cookie,
+        'content-type': 'multipart/form-data; boundary=held',
+        'transfer-encoding': 'chunked',
+      },
+    });
+    const held = { req, answered: false };
+    req.on('response', () => (held.answered = true));
+    req.on('error', () => undefined);
+    req.write('--held\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n');
+    return held;
+  }
+
+  it('When as many uploads as the limit are being read, then another answers 503 system:overloaded at once, and is accepted once they end', async () => {
+    const { cookie } = await createSignedInUser(gated.deps, gated.baseUrl);
+    const { client } = await signedInUploader(gated);
+    const image = await jpeg(32, 32);
+    const held = [holdUpload(cookie), holdUpload(cookie)];
+    await eventually(async () => (await uploadsInFlight()) === 2);
+
+    const { error, response } = await client.upload('uploadProfileImage', { file: file(image) });
+
+    expect(response.status).toBe(503);
+    expect(error?.code).toBe('system:overloaded');
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(held.map((upload) => upload.answered)).toEqual([false, false]);
+
+    for (const upload of held) upload.req.destroy();
+    await eventually(async () => {
+      const { response } = await client.upload('uploadProfileImage', { file: file(image) });
+      return response.status === 201;
+    });
   });
 });
 

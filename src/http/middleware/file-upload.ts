@@ -1,5 +1,6 @@
 import busboy from 'busboy';
 import type { Request, RequestHandler, Response } from 'express';
+import { Gauge, type Registry } from 'prom-client';
 import { AppError } from '../../shared/errors/app-error.ts';
 
 export interface UploadedFile {
@@ -13,6 +14,38 @@ export interface FileUploadOptions {
   /** The one file part the operation takes. */
   field: string;
   maxBytes: number;
+  /** Shared by every upload route of the app, so their buffers together stay bounded. */
+  gate: UploadGate;
+}
+
+export interface UploadGate {
+  /** Takes a place until the response closes; false when every place is taken. */
+  enter(res: Response): boolean;
+}
+
+/**
+ * Each upload holds its file in memory until its image is processed, and the stability layer
+ * lets hundreds of requests in at once: at most `places` uploads are in flight, so their
+ * memory is bounded by `places` times the largest limit. Others answer 503 at once.
+ */
+export function createUploadGate(places: number, registry: Registry): UploadGate {
+  let taken = 0;
+  new Gauge({
+    name: 'http_uploads_in_flight',
+    help: 'Uploads holding a place of the upload gate (UPLOAD_CONCURRENCY_LIMIT)',
+    registers: [registry],
+    collect() {
+      this.set(taken);
+    },
+  });
+  return {
+    enter(res) {
+      if (taken >= places) return false;
+      taken += 1;
+      res.once('close', () => (taken -= 1));
+      return true;
+    },
+  };
 }
 
 /** Room for the multipart framing and a few small text parts around the file. */
@@ -44,6 +77,15 @@ export function fileUpload(options: FileUploadOptions): RequestHandler {
   return (req, res, next) => {
     if (!isMultipart(req)) {
       next();
+      return;
+    }
+    if (!options.gate.enter(res)) {
+      res.set('Connection', 'close');
+      next(
+        new AppError('system:overloaded', 'Too many uploads in progress; retry shortly', {
+          headers: { 'Retry-After': '1' },
+        }),
+      );
       return;
     }
     readUpload(req, res, options).then(
