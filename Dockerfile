@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # ExpressKit image: Node 24 runs the TypeScript sources directly (type stripping), so there is
 # no build step. One image, two roles:
-#   API:    node src/server.ts   (the default CMD)
+#   API:    npm start's command (the default CMD)
 #   worker: node worker/index.ts
 #   schema: npm run db:migrate
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -27,9 +27,11 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 
 FROM base AS runtime
+# MALLOC_MMAP_THRESHOLD_ as `npm start` sets it: see docs/performance.md (memory).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=prod-deps /app/node_modules ./node_modules
 # Sources stay owned by root: the app user can read them, not change them.
 COPY . .
@@ -37,4 +39,5 @@ USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health-check').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "src/server.ts"]
+# The heap flags of `npm start` (package.json), which docs/performance.md explains.
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=16", "src/server.ts"]

@@ -19,7 +19,12 @@ import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
 import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
-import { buildRouter, forJsonBodyOperations, forOperation } from './http/router.ts';
+import {
+  buildOperationDispatcher,
+  buildRouter,
+  forBodyOperations,
+  forJsonBodyOperations,
+} from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -132,11 +137,20 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ],
     }),
   );
+  // A JSON answer is not a page: it needs HSTS, nosniff and the framing and cross-origin
+  // resource rules, not the headers meant for HTML documents (referrer, DNS prefetch, opener
+  // and agent-cluster policies, legacy IE switches), which the docs pages get below.
   app.use(
     helmet({
-      // An API serves no HTML except Swagger UI, which needs its inline bootstrap script.
       contentSecurityPolicy: false,
       crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      referrerPolicy: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
     }),
   );
 
@@ -152,19 +166,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
   // Uploads are read here too, each under its own limit, so the validator sees their parts.
   const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
-  for (const [operationId, kind] of [
-    ['uploadProfileImage', imageKinds.profile],
-    ['uploadBannerImage', imageKinds.banner],
-  ] as const) {
-    app.use(
-      forOperation(
-        operationId,
-        fileUpload({ field: 'file', maxBytes: kind.maxBytes, gate: uploadGate }),
-      ),
-    );
-  }
+  const upload = (maxBytes: number) => fileUpload({ field: 'file', maxBytes, gate: uploadGate });
+  app.use(
+    forBodyOperations([
+      ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
+      ['uploadBannerImage', upload(imageKinds.banner.maxBytes)],
+    ]),
+  );
 
-  if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
+  if (config.http.apiDocsEnabled) {
+    // Swagger UI needs its inline bootstrap script, so no Content-Security-Policy.
+    app.use(
+      ['/docs', '/openapi.json'],
+      helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }),
+    );
+    app.use(apiDocs(contract));
+  }
 
   memoiseValidatorRouteRegexps();
   app.use(
@@ -187,7 +204,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   const eventStreams = createEventStreams({ ...config.eventStream, logger });
   const contractPending = operations.filter((op) => op.pending).map((op) => op.operationId);
   const stubbed = new Set(options.pending);
-  const api = buildRouter(
+  const api = buildOperationDispatcher(
     [
       ...authRoutes(auth, createSessionsService(deps)),
       ...totpRoutes(createTotpService(deps), auth),

@@ -22,20 +22,32 @@ export function findOperation(operationId: string): ContractOperation {
  * Mounts `parser` on exactly the operations whose contract takes a JSON body, matched the way
  * the API router matches them.
  */
-export function forJsonBodyOperations(parser: RequestHandler): Router {
+export function forJsonBodyOperations(parser: RequestHandler): RequestHandler {
   const router = Router();
   for (const operation of operations) {
     if (operation.jsonBody) router[operation.method](toExpressPath(operation.path), parser);
   }
-  return router;
+  return skippedWithoutBody(router);
 }
 
-/** Mounts `handler` on one operation only, at the method and path the contract gives it. */
-export function forOperation(operationId: OperationId, handler: RequestHandler): Router {
+/** Mounts one handler on each of the given operations, at the method and path of each. */
+export function forBodyOperations(handlers: [OperationId, RequestHandler][]): RequestHandler {
   const router = Router();
-  const operation = findOperation(operationId);
-  router[operation.method](toExpressPath(operation.path), handler);
-  return router;
+  for (const [operationId, handler] of handlers) {
+    const operation = findOperation(operationId);
+    router[operation.method](toExpressPath(operation.path), handler);
+  }
+  return skippedWithoutBody(router);
+}
+
+/** A request without a body (every GET) has nothing to parse: it skips the path matching. */
+function skippedWithoutBody(router: Router): RequestHandler {
+  return (req, res, next) => {
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+    if (hasBody) router(req, res, next);
+    else next();
+  };
 }
 
 /** The contract's per-operation guards, each built once at start. */
@@ -46,27 +58,34 @@ export interface OperationGuards {
   turnstile?: RequestHandler | null;
 }
 
+/** One operation and the handlers it runs: guards, its own middleware, its handler. */
+export interface OperationChain {
+  operation: ContractOperation;
+  handlers: RequestHandler[];
+}
+
 /**
- * Mounts every routed operation at the method and path the contract gives it, and every
- * operation the contract marks `x-pending` at a 501, so the API surface always equals the
- * contract. Routing an operation that is still marked pending is a start-up error.
+ * Every routed operation with its handler chain, and every operation the contract marks
+ * `x-pending` with a 501, so the API surface always equals the contract. Routing an
+ * operation that is still marked pending is a start-up error.
  *
  * The contract's `x-rate-limit` and `x-turnstile` are applied here to every operation that
  * declares them, pending ones too, after request validation and before the route's own
  * middleware: the rate limit first, so a flood is cut before Turnstile calls Cloudflare. A
  * limit keyed by user (`key: user`) waits for the route's own middleware instead, since it is
  * requireSession that tells who the user is: such an operation refuses a caller without a
- * session (401) before it counts anything, and a flood of those costs a session lookup each. An operation that declares a guard the caller did
- * not supply is a start-up error, so a limit in the contract can never go unenforced.
+ * session (401) before it counts anything, and a flood of those costs a session lookup each.
+ * An operation that declares a guard the caller did not supply is a start-up error, so a
+ * limit in the contract can never go unenforced.
  */
-export function buildRouter(
+export function operationChains(
   routes: RouteDefinition[],
   pending: readonly OperationId[] = operations
     .filter((op) => op.pending)
     .map((op) => op.operationId),
   guards: OperationGuards = {},
-): Router {
-  const router = Router();
+): OperationChain[] {
+  const chains: OperationChain[] = [];
   const seen = new Set<string>();
   const limiterOf = (operation: ContractOperation): RequestHandler[] => {
     if (!operation.rateLimit) return [];
@@ -82,7 +101,7 @@ export function buildRouter(
     }
     return guards.turnstile ? [guards.turnstile] : [];
   };
-  const mount = (
+  const add = (
     operationId: OperationId,
     before: RequestHandler[],
     handler: RequestHandler,
@@ -98,24 +117,71 @@ export function buildRouter(
       throw new Error(`Operation ${operationId} is limited per user but has no requireSession`);
     }
     const limiter = perUser && pending ? [] : limiterOf(operation);
-    router[operation.method](
-      toExpressPath(operation.path),
-      ...(perUser ? [] : limiter),
-      ...turnstileOf(operation),
-      ...before,
-      ...(perUser ? limiter : []),
-      handler,
-    );
+    chains.push({
+      operation,
+      handlers: [
+        ...(perUser ? [] : limiter),
+        ...turnstileOf(operation),
+        ...before,
+        ...(perUser ? limiter : []),
+        handler,
+      ],
+    });
   };
 
   for (const definition of routes) {
-    mount(definition.operationId, definition.before, definition.handler);
+    add(definition.operationId, definition.before, definition.handler);
   }
   for (const operationId of pending) {
     const notImplemented = () => {
       throw new AppError('system:not_implemented', `${operationId} is not implemented yet`);
     };
-    mount(operationId, [], notImplemented, true);
+    add(operationId, [], notImplemented, true);
+  }
+  return chains;
+}
+
+/** Mounts each chain at the method and path the contract gives it (the probes, ahead of validation). */
+export function buildRouter(...args: Parameters<typeof operationChains>): Router {
+  const router = Router();
+  for (const { operation, handlers } of operationChains(...args)) {
+    router[operation.method](toExpressPath(operation.path), ...handlers);
   }
   return router;
+}
+
+export type OperationDispatcher = RequestHandler & {
+  /** Each operation's chain, by operation id. */
+  chains: ReadonlyMap<string, OperationChain>;
+};
+
+/**
+ * Runs the chain of the operation the contract validator matched (`req.openapi`), found by
+ * its id in one lookup: the validator has already matched the method and path against the
+ * contract, so matching them again against every route, one after another, would only repeat
+ * its work. Each chain is an Express router, so handlers' errors and rejections reach the
+ * error handler as on any route, with the path parameters the validator parsed.
+ */
+export function buildOperationDispatcher(
+  ...args: Parameters<typeof operationChains>
+): OperationDispatcher {
+  const chains = new Map<string, OperationChain>();
+  const routers = new Map<string, Router>();
+  for (const chain of operationChains(...args)) {
+    const router = Router({ mergeParams: true });
+    router.use(...chain.handlers);
+    chains.set(chain.operation.operationId, chain);
+    routers.set(chain.operation.operationId, router);
+  }
+  const dispatch: RequestHandler = (req, res, next) => {
+    const { openapi } = req as {
+      openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+    };
+    const router = openapi?.schema?.operationId && routers.get(openapi.schema.operationId);
+    if (!router) return next();
+    // Express gave this middleware's own (empty) parameters; the operation's are the validator's.
+    req.params = openapi.pathParams ?? {};
+    router(req, res, next);
+  };
+  return Object.assign(dispatch, { chains });
 }

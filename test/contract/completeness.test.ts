@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations } from '../../src/generated/operations.ts';
 import { loadContract } from '../../src/http/contract.ts';
-import { buildRouter } from '../../src/http/router.ts';
+import { buildRouter, toExpressPath, type OperationChain } from '../../src/http/router.ts';
 import type { OperationId } from '../../src/http/typed-handler.ts';
 import { AppError } from '../../src/shared/errors/app-error.ts';
 import { errorStatuses } from '../../src/shared/errors/codes.ts';
@@ -13,7 +13,8 @@ const NON_CONTRACT_ROUTES = new Set(['GET /openapi.json']);
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean>; stack: { handle: RequestHandler }[] };
-  handle?: { stack?: Layer[] };
+  /** A router (its stack), or the API's operation dispatcher (its chains). */
+  handle?: { stack?: Layer[]; chains?: ReadonlyMap<string, OperationChain> };
 }
 
 interface MountedRoute {
@@ -30,6 +31,12 @@ function mountedRoutes(stack: Layer[]): MountedRoute[] {
       return Object.keys(route.methods).map((m) => ({
         route: `${m.toUpperCase()} ${route.path}`,
         endpoint,
+      }));
+    }
+    if (layer.handle?.chains) {
+      return [...layer.handle.chains.values()].map(({ operation, handlers }) => ({
+        route: `${operation.method.toUpperCase()} ${toExpressPath(operation.path)}`,
+        endpoint: handlers.at(-1)!,
       }));
     }
     return layer.handle?.stack ? mountedRoutes(layer.handle.stack) : [];

@@ -1,4 +1,4 @@
-import type { CookieOptions, RequestHandler, Response } from 'express';
+import type { CookieOptions, Request, Response } from 'express';
 import type { ServerConfig } from '../../../config/server.ts';
 
 export interface SessionCookie {
@@ -31,12 +31,15 @@ export function sessionCookie(config: ServerConfig): SessionCookie {
  * express-session writes no Max-Age (only Expires) and refuses to send a Secure cookie on a
  * connection it does not see as TLS, which is every connection behind a TLS-terminating
  * proxy without TRUST_PROXY, and every test. Its cookie is therefore configured without
- * Secure, and this hook, installed before express-session so that it runs right after
- * express-session wrote the header, adds Secure and the Max-Age of a remember-me cookie.
+ * Secure, and this hook, installed on the response before express-session runs so that it
+ * runs right after express-session wrote the header, adds Secure and the Max-Age of a
+ * remember-me cookie.
  */
-export function completeSessionCookie(cookie: SessionCookie): RequestHandler {
+export function completeSessionCookie(
+  cookie: SessionCookie,
+): (req: Request, res: Response) => void {
   const prefix = `${cookie.name}=`;
-  return (req, res, next) => {
+  return (req, res) => {
     const complete = () => {
       const header = res.getHeader('Set-Cookie');
       if (!Array.isArray(header) || !header.some((entry) => entry.startsWith(prefix))) return;
@@ -60,6 +63,5 @@ export function completeSessionCookie(cookie: SessionCookie): RequestHandler {
       complete();
       return writeHead(...args);
     }) as typeof res.writeHead;
-    next();
   };
 }

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import session from 'express-session';
 import type { Dependencies } from '../../../dependencies.ts';
 import { createUserSnapshotCache } from '../../users/user-snapshot.cache.ts';
@@ -67,23 +67,16 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     });
 
   const cookiePrefix = `${cookie.name}=`;
-  const loadSession: RequestHandler = async (req, res, next) => {
-    // Without its cookie a request has no session to load, and most such requests (public
-    // reads) never make one: express-session would still mint a 256-bit id and hash an empty
-    // session for each. It starts only when a handler signs someone in.
-    if (!req.headers.cookie?.includes(cookiePrefix)) {
-      bindSessionRuntime(req, runtime, { startSession: () => runExpressSession(req, res, next) });
-      return next();
-    }
+  const completeCookie = completeSessionCookie(cookie);
+
+  /** Loads the session the cookie names and applies the lifetime rules to it. */
+  const loadSession = async (req: Request, res: Response, next: NextFunction) => {
+    completeCookie(req, res);
     const storeError = await runExpressSession(req, res, next).then(
       () => undefined,
       (error: unknown) => error,
     );
     bindSessionRuntime(req, runtime, { storeError });
-    next();
-  };
-
-  const applyLifetime: RequestHandler = async (req, res, next) => {
     const data = signedInSession(req);
     if (!data) return next();
     const now = Date.now();
@@ -104,5 +97,19 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     next();
   };
 
-  return [completeSessionCookie(cookie), loadSession, applyLifetime];
+  return (req: Request, res: Response, next: NextFunction) => {
+    // Without its cookie a request has no session to load, and most such requests (public
+    // reads) never make one: express-session would still mint a 256-bit id and hash an empty
+    // session for each. It starts only when a handler signs someone in.
+    if (!req.headers.cookie?.includes(cookiePrefix)) {
+      bindSessionRuntime(req, runtime, {
+        startSession: () => {
+          completeCookie(req, res);
+          return runExpressSession(req, res, next);
+        },
+      });
+      return next();
+    }
+    return loadSession(req, res, next);
+  };
 }

@@ -49,14 +49,19 @@ export interface Authenticated {
   user?: UserSnapshot;
 }
 
-const states = new WeakMap<Request, RequestSessionState>();
+/**
+ * Where a request keeps its session state: a property of its own rather than a WeakMap entry,
+ * which every request would add to a table the garbage collector has to sweep.
+ */
+const STATE = Symbol('session state');
+type WithState = Request & { [STATE]?: RequestSessionState };
 
 export function bindSessionRuntime(
   req: Request,
   runtime: SessionRuntime,
   loading: Pick<RequestSessionState, 'storeError' | 'startSession'>,
 ) {
-  states.set(req, { runtime, expired: false, ...loading });
+  (req as WithState)[STATE] = { runtime, expired: false, ...loading };
 }
 
 /** Called when the session passed its absolute lifetime and was ended on this request. */
@@ -65,7 +70,7 @@ export function markSessionExpired(req: Request): void {
 }
 
 export function stateOf(req: Request): RequestSessionState {
-  const state = states.get(req);
+  const state = (req as WithState)[STATE];
   if (!state) throw new Error('The session middleware is not mounted for this route');
   return state;
 }

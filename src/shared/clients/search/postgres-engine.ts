@@ -26,14 +26,36 @@ const WEB_SEARCH_SYNTAX = /"|(^|\s)-|(^|\s)or(\s|$)/i;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
+const wordsOf = (q: string) => q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
+
 /**
  * A prefix query over the letters and digits of q, so "ali" finds "alice" while typing.
  * Built from word characters only, so user input can never be tsquery syntax.
  */
 function prefixTsquery(q: string): string | undefined {
-  const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
+  const words = wordsOf(q);
   return words ? words.map((w) => `${w}:*`).join(' & ') : undefined;
 }
+
+/**
+ * The words of q with the last one as a prefix, the word still being typed, as Meilisearch
+ * treats a query. A prefix on every word would make each short one match a large part of the
+ * corpus for nothing.
+ */
+function lastWordPrefixTsquery(q: string): string | undefined {
+  const words = wordsOf(q);
+  if (!words) return undefined;
+  const last = words.pop()!;
+  return [...words, `${last}:*`].join(' & ');
+}
+
+/**
+ * At most this many matches are ranked, counted and paged: Meilisearch's default
+ * `pagination.maxTotalHits`, so both engines answer alike. Ranking needs each match's
+ * document from the table, so an uncapped common word would cost a read of a large share of
+ * the corpus per query; capped, a query costs about the same whatever it matches.
+ */
+export const MAX_TOTAL_HITS = 1000;
 
 /**
  * PostgreSQL full-text search over the search_posts / search_users tables (see the
@@ -45,52 +67,49 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
   const COUNT = db.raw('count(*)::int as count');
 
   /**
-   * websearch_to_tsquery, widened for a plain query by the prefix of every word, so a title
-   * is found while its last word is still being typed.
+   * websearch_to_tsquery for a query in web search syntax; a plain query is its words with
+   * the last one as a prefix, so a title is found while its last word is still being typed
+   * (which is what websearch_to_tsquery would find, and more).
    */
   function postsTsquery(q: string): Knex.Raw {
-    const prefix = WEB_SEARCH_SYNTAX.test(q) ? undefined : prefixTsquery(q);
+    const prefix = WEB_SEARCH_SYNTAX.test(q) ? undefined : lastWordPrefixTsquery(q);
     return prefix
-      ? db.raw("(websearch_to_tsquery('simple', ?) || to_tsquery('simple', ?))", [q, prefix])
+      ? db.raw("to_tsquery('simple', ?)", [prefix])
       : db.raw("websearch_to_tsquery('simple', ?)", [q]);
   }
 
+  /**
+   * One statement: the first MAX_TOTAL_HITS matches, ranked; the page of them; their count.
+   * ts_headline reparses the whole text, so it runs on the page only. The page is joined to
+   * a single row so that a page past the last still carries the count.
+   */
   async function searchPosts({ q, page, pageSize }: SearchQuery): Promise<SearchResult<PostHit>> {
-    const tsquery = postsTsquery(q);
-    const [countRow] = await db('search_posts')
-      .whereRaw('document @@ ?', [tsquery])
-      .select<{ count: number }[]>(COUNT);
-    const total = countRow?.count ?? 0;
-    if (total === 0) return { hits: [], total_hits: 0 };
-
-    // ts_headline reparses the whole text, so it runs on the page only, not on every match.
-    const rows = await db
-      .with('page', (qb) =>
-        qb
-          .from(db.raw('search_posts, (select ? as query) as q', [tsquery]))
-          .select('id', 'author_id', 'title', 'content', 'query')
-          .select(db.raw('ts_rank(document, query) as rank'))
-          .whereRaw('document @@ query')
-          .orderBy([
-            { column: 'rank', order: 'desc' },
-            { column: 'id', order: 'desc' },
-          ])
-          .limit(pageSize)
-          .offset((page - 1) * pageSize),
+    const { rows } = await db.raw<{ rows: (PostHit & { total: number })[] }>(
+      `with q as (select ? as query),
+      candidates as materialized (
+        select id, ts_rank(document, q.query) as rank
+        from search_posts, q where document @@ q.query limit ?
+      ),
+      page as (
+        select search_posts.*, candidates.rank from candidates
+        join search_posts using (id) order by rank desc, id desc limit ? offset ?
       )
-      .from('page')
-      .select('id', 'author_id', 'title')
-      .select(
-        db.raw(`ts_headline('simple', ${ESCAPED_CONTENT}, query, ?) as snippet`, [
-          HEADLINE_OPTIONS,
-        ]),
-      )
-      .orderBy([
-        { column: 'rank', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]);
+      select (select count(*)::int from candidates) as total, page.id, page.author_id,
+        page.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
+      from q left join page on true
+      order by page.rank desc, page.id desc`,
+      [postsTsquery(q), MAX_TOTAL_HITS, pageSize, (page - 1) * pageSize, HEADLINE_OPTIONS],
+    );
+    const total = rows[0]?.total ?? 0;
     return {
-      hits: (rows as PostHit[]).map((row) => ({ ...row, snippet: markHighlights(row.snippet) })),
+      hits: rows
+        .filter((row) => row.id !== null)
+        .map(({ id, author_id, title, snippet }) => ({
+          id,
+          author_id,
+          title,
+          snippet: markHighlights(snippet),
+        })),
       total_hits: total,
     };
   }
