@@ -22,7 +22,9 @@ import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
 import {
   buildOperationDispatcher,
   buildRouter,
+  findOperation,
   forBodyOperations,
+  forExactPaths,
   forJsonBodyOperations,
 } from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
@@ -106,20 +108,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // second from each load balancer neither floods the access log nor skews the latency
   // histograms, and costs next to nothing.
   const health = createHealthService(deps);
-  const probes = buildRouter(
-    [
-      ...healthRoutes(health),
-      ...(config.http.metricsEnabled
-        ? metricsRoutes(metrics.registry)
-        : [
-            route('metrics', async () => {
-              throw new AppError('general:not_found', 'Metrics are disabled');
-            }),
-          ]),
-    ],
-    [],
+  const probeRoutes = [
+    ...healthRoutes(health),
+    ...(config.http.metricsEnabled
+      ? metricsRoutes(metrics.registry)
+      : [
+          route('metrics', async () => {
+            throw new AppError('general:not_found', 'Metrics are disabled');
+          }),
+        ]),
+  ];
+  app.use(
+    forExactPaths(
+      probeRoutes.map((r) => findOperation(r.operationId).path),
+      buildRouter(probeRoutes, []),
+    ),
   );
-  app.use(probes);
 
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);

@@ -141,6 +141,22 @@ export function operationChains(
   return chains;
 }
 
+/**
+ * Runs `router` only for requests to one of `paths`, which must have no parameters: every
+ * other request passes by on one lookup instead of a match against each of its routes.
+ */
+export function forExactPaths(
+  paths: Iterable<string>,
+  router: Router,
+): RequestHandler & { router: Router } {
+  const exact = new Set(paths);
+  const guard: RequestHandler = (req, res, next) => {
+    if (exact.has(req.path)) router(req, res, next);
+    else next();
+  };
+  return Object.assign(guard, { router });
+}
+
 /** Mounts each chain at the method and path the contract gives it (the probes, ahead of validation). */
 export function buildRouter(...args: Parameters<typeof operationChains>): Router {
   const router = Router();
