@@ -18,10 +18,12 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
+import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
 import {
   buildOperationDispatcher,
   buildRouter,
   findOperation,
+  forBodyOperations,
   forExactPaths,
   forJsonBodyOperations,
 } from './http/router.ts';
@@ -46,6 +48,10 @@ import { searchRoutes } from './modules/search/search.routes.ts';
 import { createSearchService } from './modules/search/search.service.ts';
 import { totpRoutes } from './modules/totp/totp.routes.ts';
 import { createTotpService } from './modules/totp/totp.service.ts';
+import { imageKinds } from './modules/users/user-images.kinds.ts';
+import { createImageProcessor } from './modules/users/user-images.processor.ts';
+import { userImagesRoutes } from './modules/users/user-images.routes.ts';
+import { createUserImagesService } from './modules/users/user-images.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createTurnstileClient } from './shared/clients/turnstile.ts';
@@ -162,6 +168,15 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // A body is read only where the contract takes one: sent to any other operation it is
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
+  // Uploads are read here too, each under its own limit, so the validator sees their parts.
+  const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
+  const upload = (maxBytes: number) => fileUpload({ field: 'file', maxBytes, gate: uploadGate });
+  app.use(
+    forBodyOperations([
+      ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
+      ['uploadBannerImage', upload(imageKinds.banner.maxBytes)],
+    ]),
+  );
 
   if (config.http.apiDocsEnabled) {
     // Swagger UI needs its inline bootstrap script, so no Content-Security-Policy.
@@ -204,6 +219,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
+      ...userImagesRoutes(createUserImagesService(deps, createImageProcessor())),
       ...actionLogsRoutes(createActionLogsService(deps)),
       ...eventStreamRoutes(eventStream, eventStreams),
       ...postsRoutes(createPostsService(deps)),

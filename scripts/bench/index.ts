@@ -14,6 +14,7 @@ import {
   type ServerName,
   type Servers,
 } from './http-scenarios.ts';
+import { runImagesBench } from './images.ts';
 import { runJobsBench } from './jobs.ts';
 import { startCommand, startServer } from './processes.ts';
 
@@ -131,6 +132,13 @@ try {
   report(
     storm.lines.map((line) => `  ${line}`),
     storm.ok,
+  );
+
+  console.log('POST /v0/user/me/profile-image storm');
+  const images = await runImagesBench(servers.app.url, { ...env, BENCH_ROUNDS: String(ROUNDS) });
+  report(
+    images.lines.map((line) => `  ${line}`),
+    images.ok,
   );
 
   const rssAfterLoad = Object.fromEntries(

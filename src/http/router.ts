@@ -27,7 +27,21 @@ export function forJsonBodyOperations(parser: RequestHandler): RequestHandler {
   for (const operation of operations) {
     if (operation.jsonBody) router[operation.method](toExpressPath(operation.path), parser);
   }
-  // A request without a body (every GET) has nothing to parse: it skips the path matching.
+  return skippedWithoutBody(router);
+}
+
+/** Mounts one handler on each of the given operations, at the method and path of each. */
+export function forBodyOperations(handlers: [OperationId, RequestHandler][]): RequestHandler {
+  const router = Router();
+  for (const [operationId, handler] of handlers) {
+    const operation = findOperation(operationId);
+    router[operation.method](toExpressPath(operation.path), handler);
+  }
+  return skippedWithoutBody(router);
+}
+
+/** A request without a body (every GET) has nothing to parse: it skips the path matching. */
+function skippedWithoutBody(router: Router): RequestHandler {
   return (req, res, next) => {
     const hasBody =
       req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
