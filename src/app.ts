@@ -18,7 +18,15 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { buildOperationDispatcher, buildRouter, forJsonBodyOperations } from './http/router.ts';
+import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
+import {
+  buildOperationDispatcher,
+  buildRouter,
+  findOperation,
+  forBodyOperations,
+  forExactPaths,
+  forJsonBodyOperations,
+} from './http/router.ts';
 import { AppError } from './shared/errors/app-error.ts';
 import { route, type OperationId } from './http/typed-handler.ts';
 import { accountRoutes } from './modules/auth/account.routes.ts';
@@ -43,6 +51,10 @@ import { searchRoutes } from './modules/search/search.routes.ts';
 import { createSearchService } from './modules/search/search.service.ts';
 import { totpRoutes } from './modules/totp/totp.routes.ts';
 import { createTotpService } from './modules/totp/totp.service.ts';
+import { imageKinds } from './modules/users/user-images.kinds.ts';
+import { createImageProcessor } from './modules/users/user-images.processor.ts';
+import { userImagesRoutes } from './modules/users/user-images.routes.ts';
+import { createUserImagesService } from './modules/users/user-images.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createTurnstileClient } from './shared/clients/turnstile.ts';
@@ -99,20 +111,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // second from each load balancer neither floods the access log nor skews the latency
   // histograms, and costs next to nothing.
   const health = createHealthService(deps);
-  const probes = buildRouter(
-    [
-      ...healthRoutes(health),
-      ...(config.http.metricsEnabled
-        ? metricsRoutes(metrics.registry)
-        : [
-            route('metrics', async () => {
-              throw new AppError('general:not_found', 'Metrics are disabled');
-            }),
-          ]),
-    ],
-    [],
+  const probeRoutes = [
+    ...healthRoutes(health),
+    ...(config.http.metricsEnabled
+      ? metricsRoutes(metrics.registry)
+      : [
+          route('metrics', async () => {
+            throw new AppError('general:not_found', 'Metrics are disabled');
+          }),
+        ]),
+  ];
+  app.use(
+    forExactPaths(
+      probeRoutes.map((r) => findOperation(r.operationId).path),
+      buildRouter(probeRoutes, []),
+    ),
   );
-  app.use(probes);
 
   app.use(accessLog(logger));
   if (config.http.metricsEnabled) app.use(metrics.middleware);
@@ -130,11 +144,20 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ],
     }),
   );
+  // A JSON answer is not a page: it needs HSTS, nosniff and the framing and cross-origin
+  // resource rules, not the headers meant for HTML documents (referrer, DNS prefetch, opener
+  // and agent-cluster policies, legacy IE switches), which the docs pages get below.
   app.use(
     helmet({
-      // An API serves no HTML except Swagger UI, which needs its inline bootstrap script.
       contentSecurityPolicy: false,
       crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      referrerPolicy: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
     }),
   );
 
@@ -148,8 +171,24 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // A body is read only where the contract takes one: sent to any other operation it is
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
+  // Uploads are read here too, each under its own limit, so the validator sees their parts.
+  const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
+  const upload = (maxBytes: number) => fileUpload({ field: 'file', maxBytes, gate: uploadGate });
+  app.use(
+    forBodyOperations([
+      ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
+      ['uploadBannerImage', upload(imageKinds.banner.maxBytes)],
+    ]),
+  );
 
-  if (config.http.apiDocsEnabled) app.use(apiDocs(contract));
+  if (config.http.apiDocsEnabled) {
+    // Swagger UI needs its inline bootstrap script, so no Content-Security-Policy.
+    app.use(
+      ['/docs', '/openapi.json'],
+      helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }),
+    );
+    app.use(apiDocs(contract));
+  }
 
   memoiseValidatorRouteRegexps();
   app.use(
@@ -184,6 +223,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
+      ...userImagesRoutes(createUserImagesService(deps, createImageProcessor())),
       ...actionLogsRoutes(createActionLogsService(deps)),
       ...eventStreamRoutes(eventStream, eventStreams),
       ...postsRoutes(createPostsService(deps)),

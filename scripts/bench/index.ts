@@ -2,29 +2,33 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { authScenarios, type AuthScenarios, type HttpScenario } from './auth.ts';
+import { authScenarios } from './auth.ts';
+import { DEEP_PAGE_P99_FACTOR, contentScenarios } from './content.ts';
+import { POSTS, seedContent } from './content-seed.ts';
+import { runEventStreamBench } from './eventstream.ts';
+import {
+  runScenario,
+  teachBare,
+  type HttpScenario,
+  type ScenarioResult,
+  type ServerName,
+  type Servers,
+} from './http-scenarios.ts';
+import { runImagesBench } from './images.ts';
 import { runJobsBench } from './jobs.ts';
-import { measure, type Measurement } from './measure.ts';
-import { startServer, type RunningServer } from './processes.ts';
+import { startCommand, startServer } from './processes.ts';
 
 /**
- * `npm run bench`: each scenario is measured against the full app and, in the same run,
- * against a bare Express 5 app answering the same request. This machine is noisy, so the
- * figure that counts is the ratio, taken from interleaved rounds (best of each side).
+ * `npm run bench`. Every HTTP scenario is measured against the app, its library floor and
+ * bare Express in interleaved rounds (http-scenarios.ts); then the login storm, the live
+ * event stream across two instances, each server's memory, and the job path end to end.
+ * This machine is noisy, so ratios from one run count, not absolute figures.
  */
 
 const STACK_ENV = '.stack/test/stack.env';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const scenarios: HttpScenario[] = [
-  { name: 'GET /health-check', path: '/health-check', targetRatio: 0.85 },
-];
-
-/** Yardsticks for the signed-in scenario: the kit's libraries alone (library-floor-server.ts). */
-const libraryFloors = [
-  { name: 'express-session + connect-redis', floor: 'session' },
-  { name: 'express-session + connect-redis + express-openapi-validator', floor: 'validated' },
-];
+/** The app's resident memory after the whole HTTP load must stay under this. */
+const APP_RSS_TARGET_MIB = 256;
 
 function stackEnv(): Record<string, string> {
   if (!existsSync(STACK_ENV)) {
@@ -35,21 +39,15 @@ function stackEnv(): Record<string, string> {
   return parseEnv(readFileSync(STACK_ENV, 'utf8')) as Record<string, string>;
 }
 
-async function floorCookie(server: RunningServer): Promise<string> {
-  const response = await fetch(`${server.url}/floor/login`, { method: 'POST' });
+async function floorCookie(floorUrl: string, userId: string): Promise<string> {
+  const response = await fetch(`${floorUrl}/floor/login?user_id=${userId}`, { method: 'POST' });
   const cookie = response.headers.getSetCookie()[0]?.split(';')[0];
   if (response.status !== 204 || !cookie) throw new Error('library floor login failed');
   return cookie;
 }
 
-const best = (runs: Measurement[]) =>
-  runs.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-
-const format = (m: Measurement) =>
-  `${m.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${String(m.p50Ms).padStart(3)} ms  p99 ${String(m.p99Ms).padStart(3)} ms`;
-
 const stack = stackEnv();
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   ...stack,
   NODE_ENV: 'production',
@@ -64,72 +62,123 @@ const env = {
   // The login storm plays many clients behind a proxy: each request names its own address.
   TRUST_PROXY: 'loopback',
 };
-// Production mode: response validation is off there, as it is for real traffic.
-const app = await startServer('src/server.ts', env);
-const bare = await startServer('scripts/bench/bare-server.ts', env);
+// Production mode (response validation is off there, as it is for real traffic), and every
+// server started the way `npm start` starts the app, so their memory compares like for like.
+const production = startCommand();
+const serverEnv = { ...env, ...production.env };
+const start = (entry: string) => startServer(entry, serverEnv, production.flags);
+const servers: Servers = {
+  app: await start('src/server.ts'),
+  floor: await start('scripts/bench/library-floor-server.ts'),
+  bare: await start('scripts/bench/bare-server.ts'),
+};
+const productionCommand = [
+  ...Object.entries(production.env).map(([name, value]) => `${name}=${value}`),
+  ...production.flags,
+].join(' ');
+const rssAfterStart = Object.fromEntries(
+  Object.entries(servers).map(([name, server]) => [name, server.rssMiB()]),
+) as Record<ServerName, number>;
 
 let failed = false;
-let auth: AuthScenarios | undefined;
+const report = (lines: string[], ok: boolean) => {
+  for (const line of lines) console.log(line);
+  console.log('');
+  if (!ok) failed = true;
+};
+
+const auth = await authScenarios(servers.app.url, env);
+console.log(`bench: seeding ${POSTS.toLocaleString('en')} posts…`);
+const seeded = await seedContent(env);
+const content = await contentScenarios(servers.app.url, auth.cookie, seeded);
 try {
-  auth = await authScenarios(app.url, env);
-  console.log(`bench: ${ROUNDS} interleaved rounds per scenario, 5 s each, 50 connections\n`);
-  for (const scenario of [...scenarios, auth.me]) {
-    const appRuns: Measurement[] = [];
-    const bareRuns: Measurement[] = [];
-    const { headers } = scenario;
-    for (let round = 0; round < ROUNDS; round += 1) {
-      bareRuns.push(await measure({ url: bare.url + scenario.path, headers }));
-      appRuns.push(await measure({ url: app.url + scenario.path, headers }));
-    }
-    const a = best(appRuns);
-    const b = best(bareRuns);
-    const ratio = a.requestsPerSecond / b.requestsPerSecond;
-    const verdict = ratio >= scenario.targetRatio ? 'ok' : 'BELOW TARGET';
-    if (ratio < scenario.targetRatio || a.errors > 0 || a.non2xx > 0) failed = true;
-    console.log(`${scenario.name}`);
-    console.log(`  app   ${format(a)}  errors ${a.errors} non-2xx ${a.non2xx}`);
-    console.log(`  bare  ${format(b)}`);
-    console.log(`  ratio ${ratio.toFixed(2)} (target >= ${scenario.targetRatio}) ${verdict}\n`);
-    if (scenario === auth.me) await measureLibraryFloors(b);
+  const me: HttpScenario = {
+    name: 'GET /v0/user/me (signed in)',
+    paths: ['/v0/user/me'],
+    headers: {
+      app: { cookie: auth.cookie },
+      floor: { cookie: await floorCookie(servers.floor.url, auth.userId) },
+    },
+    floorRatioTarget: 0.8,
+  };
+  const scenarios: HttpScenario[] = [
+    { name: 'GET /health-check', paths: ['/health-check'], bareRatioTarget: 0.85 },
+    me,
+    content.postById,
+    content.firstPage,
+    content.deepPage,
+    content.search,
+  ];
+  console.log(`bench: ${ROUNDS} interleaved rounds per scenario and server, 5 s each\n`);
+  const results = new Map<HttpScenario, ScenarioResult>();
+  for (const scenario of scenarios) {
+    if (scenario.paths[0] !== '/health-check') await teachBare(scenario, servers);
+    const result = await runScenario(scenario, servers, ROUNDS);
+    results.set(scenario, result);
+    report(result.lines, result.ok);
   }
+  const first = results.get(content.firstPage)!.app.p99Ms;
+  const deep = results.get(content.deepPage)!.app.p99Ms;
+  const deepOk = deep <= DEEP_PAGE_P99_FACTOR * Math.max(first, 1);
+  report(
+    [
+      `deep page p99 ${deep} ms vs first page p99 ${first} ms: ${(deep / Math.max(first, 1)).toFixed(2)}× (target <= ${DEEP_PAGE_P99_FACTOR}×) ${deepOk ? 'ok' : 'MISSED'}`,
+    ],
+    deepOk,
+  );
+
   console.log('POST /v0/auth/login storm');
   const storm = await auth.loginStorm(ROUNDS);
-  for (const line of storm.lines) console.log(`  ${line}`);
-  console.log('');
-  if (!storm.ok) failed = true;
-} finally {
-  await auth?.close();
-  await app.stop();
-  await bare.stop();
-}
+  report(
+    storm.lines.map((line) => `  ${line}`),
+    storm.ok,
+  );
 
-/** Informational: how close the libraries alone come to bare Express on the signed-in read. */
-async function measureLibraryFloors(bare: Measurement): Promise<void> {
-  console.log('  library floors for the same request (no kit code; for comparison, no target)');
-  for (const { name, floor } of libraryFloors) {
-    const server = await startServer('scripts/bench/library-floor-server.ts', {
-      ...env,
-      FLOOR: floor,
-    });
-    try {
-      const headers = { cookie: await floorCookie(server) };
-      const runs: Measurement[] = [];
-      for (let round = 0; round < ROUNDS; round += 1) {
-        runs.push(await measure({ url: `${server.url}/v0/user/me`, headers }));
-      }
-      const f = best(runs);
-      const ratio = f.requestsPerSecond / bare.requestsPerSecond;
-      console.log(`  ${name}`);
-      console.log(`    ${format(f)}  ratio ${ratio.toFixed(2)}  non-2xx ${f.non2xx}`);
-    } finally {
-      await server.stop();
-    }
+  console.log('POST /v0/user/me/profile-image storm');
+  const images = await runImagesBench(servers.app.url, { ...env, BENCH_ROUNDS: String(ROUNDS) });
+  report(
+    images.lines.map((line) => `  ${line}`),
+    images.ok,
+  );
+
+  const rssAfterLoad = Object.fromEntries(
+    Object.entries(servers).map(([name, server]) => [name, server.rssMiB()]),
+  ) as Record<ServerName, number>;
+  const memoryOk = rssAfterLoad.app < APP_RSS_TARGET_MIB;
+  report(
+    [
+      `memory (RSS, MiB; every server runs with ${productionCommand})`,
+      ...(['app', 'floor', 'bare'] as const).map(
+        (name) =>
+          `  ${name.padEnd(6)} after start ${rssAfterStart[name].toFixed(0).padStart(4)}  after load ${rssAfterLoad[name].toFixed(0).padStart(4)}`,
+      ),
+      `  app after load < ${APP_RSS_TARGET_MIB} MiB ${memoryOk ? 'ok' : 'MISSED'}`,
+    ],
+    memoryOk,
+  );
+
+  console.log('GET /v0/eventstream/actions');
+  const second = await start('src/server.ts');
+  try {
+    const stream = await runEventStreamBench([servers.app, second], env.NATS_URL!);
+    report(
+      stream.lines.map((line) => `  ${line}`),
+      stream.ok,
+    );
+  } finally {
+    await second.stop();
   }
-  console.log('');
+} finally {
+  await content.close();
+  await seeded.close();
+  await auth.close();
+  await Promise.all(Object.values(servers).map((server) => server.stop()));
 }
 
 console.log('jobs: outbox → relay → JetStream → no-op consumer');
 const jobs = await runJobsBench({ ...stack, BENCH_ROUNDS: String(ROUNDS) });
-for (const line of jobs.lines) console.log(`  ${line}`);
-if (!jobs.ok) failed = true;
+report(
+  jobs.lines.map((line) => `  ${line}`),
+  jobs.ok,
+);
 process.exit(failed ? 1 : 0);

@@ -90,6 +90,7 @@ export const serverEnvSpec = {
   STABILITY_CONCURRENCY_LIMIT: { schema: positiveInt(), default: '500' },
   STABILITY_BUFFER_SIZE: { schema: positiveInt(), default: '1024' },
   STABILITY_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
+  UPLOAD_CONCURRENCY_LIMIT: { schema: positiveInt(), default: '16' },
   AUTH_SESSION_SLIDING_TTL_HOURS: { schema: positiveInt(), default: '168' },
   AUTH_SESSION_REFRESH_THRESHOLD: { schema: positiveInt().max(100), default: '50' },
   AUTH_SESSION_MAX_LIFETIME_HOURS: { schema: positiveInt(), default: '720' },
@@ -150,6 +151,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       apiDocsEnabled: e.API_DOCS_ENABLED ?? runtime === 'development',
       metricsEnabled: e.METRICS_ENABLED,
       jsonBodyLimitBytes: 1024 * 1024,
+      maxConcurrentUploads: e.UPLOAD_CONCURRENCY_LIMIT,
     },
     stability: {
       concurrencyLimit: e.STABILITY_CONCURRENCY_LIMIT,

@@ -36,6 +36,7 @@ export const sharedEnvSpec = {
   R2_BUCKET: { schema: str(), default: 'public' },
   R2_PUBLIC_DOMAIN: { schema: url(), local: 'http://127.0.0.1:54568/public' },
   STORAGE_CREATE_BUCKETS: { schema: bool().optional() },
+  STORAGE_REQUEST_TIMEOUT_MS: { schema: positiveInt(), default: '10000' },
   SEARCH_ENGINE: { schema: z.enum(['postgres', 'meilisearch']), default: 'postgres' },
   MEILISEARCH_URL: { schema: url().optional() },
   MEILISEARCH_API_KEY: { schema: optionalStr() },
@@ -89,6 +90,7 @@ export function buildSharedConfig(e: ParsedEnv<typeof sharedEnvSpec>, runtime: R
         },
         // Buckets are provisioned by infrastructure in production; locally the app makes them.
         createBuckets: e.STORAGE_CREATE_BUCKETS ?? runtime !== 'production',
+        requestTimeoutMs: e.STORAGE_REQUEST_TIMEOUT_MS,
       },
       search: {
         engine: e.SEARCH_ENGINE,

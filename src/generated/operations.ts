@@ -85,7 +85,7 @@ export const operations = [
     path: '/v0/user/me',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {
@@ -94,7 +94,7 @@ export const operations = [
     path: '/v0/user/me/profile-image',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -103,7 +103,7 @@ export const operations = [
     path: '/v0/user/me/profile-image',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -112,7 +112,7 @@ export const operations = [
     path: '/v0/user/me/banner-image',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -121,7 +121,7 @@ export const operations = [
     path: '/v0/user/me/banner-image',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {

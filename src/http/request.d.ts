@@ -1,5 +1,6 @@
 import 'express-serve-static-core';
 import type { AuthContext } from '../modules/auth/session/session.port.ts';
+import type { UploadedFile } from './middleware/file-upload.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -9,5 +10,7 @@ declare module 'express-serve-static-core' {
     anonymousUserId: string;
     /** Set by requireSession (always) and optionalSession (when signed in). */
     auth?: AuthContext;
+    /** Set by the file-upload middleware of a multipart operation when its file part came. */
+    uploadedFile?: UploadedFile;
   }
 }

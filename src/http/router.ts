@@ -27,7 +27,21 @@ export function forJsonBodyOperations(parser: RequestHandler): RequestHandler {
   for (const operation of operations) {
     if (operation.jsonBody) router[operation.method](toExpressPath(operation.path), parser);
   }
-  // A request without a body (every GET) has nothing to parse: it skips the path matching.
+  return skippedWithoutBody(router);
+}
+
+/** Mounts one handler on each of the given operations, at the method and path of each. */
+export function forBodyOperations(handlers: [OperationId, RequestHandler][]): RequestHandler {
+  const router = Router();
+  for (const [operationId, handler] of handlers) {
+    const operation = findOperation(operationId);
+    router[operation.method](toExpressPath(operation.path), handler);
+  }
+  return skippedWithoutBody(router);
+}
+
+/** A request without a body (every GET) has nothing to parse: it skips the path matching. */
+function skippedWithoutBody(router: Router): RequestHandler {
   return (req, res, next) => {
     const hasBody =
       req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
@@ -125,6 +139,22 @@ export function operationChains(
     add(operationId, [], notImplemented, true);
   }
   return chains;
+}
+
+/**
+ * Runs `router` only for requests to one of `paths`, which must have no parameters: every
+ * other request passes by on one lookup instead of a match against each of its routes.
+ */
+export function forExactPaths(
+  paths: Iterable<string>,
+  router: Router,
+): RequestHandler & { router: Router } {
+  const exact = new Set(paths);
+  const guard: RequestHandler = (req, res, next) => {
+    if (exact.has(req.path)) router(req, res, next);
+    else next();
+  };
+  return Object.assign(guard, { router });
 }
 
 /** Mounts each chain at the method and path the contract gives it (the probes, ahead of validation). */

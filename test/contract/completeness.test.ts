@@ -13,8 +13,12 @@ const NON_CONTRACT_ROUTES = new Set(['GET /openapi.json']);
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean>; stack: { handle: RequestHandler }[] };
-  /** A router (its stack), or the API's operation dispatcher (its chains). */
-  handle?: { stack?: Layer[]; chains?: ReadonlyMap<string, OperationChain> };
+  /** A router (its stack), a guard in front of one (its router), or the API's dispatcher (its chains). */
+  handle?: {
+    stack?: Layer[];
+    router?: { stack: Layer[] };
+    chains?: ReadonlyMap<string, OperationChain>;
+  };
 }
 
 interface MountedRoute {
@@ -39,6 +43,7 @@ function mountedRoutes(stack: Layer[]): MountedRoute[] {
         endpoint: handlers.at(-1)!,
       }));
     }
+    if (layer.handle?.router) return mountedRoutes(layer.handle.router.stack);
     return layer.handle?.stack ? mountedRoutes(layer.handle.stack) : [];
   });
 }

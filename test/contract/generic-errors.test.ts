@@ -50,6 +50,8 @@ interface Operation {
   bodyTypes: string[];
   /** The request body example, for a request that passes validation. */
   jsonExample: unknown;
+  /** The binary properties of the multipart body: a valid request sends a file in each. */
+  multipartFiles: string[];
   statuses: Set<string>;
   codes: Set<string>;
 }
@@ -99,6 +101,11 @@ function readOperations(): Operation[] {
         }),
         bodyTypes: Object.keys(content ?? {}),
         jsonExample: content?.['application/json']?.example,
+        multipartFiles: Object.entries(
+          (resolve(content?.['multipart/form-data']?.schema).properties ?? {}) as Json,
+        )
+          .filter(([, property]) => resolve(property).format === 'binary')
+          .map(([name]) => name),
         statuses: new Set(Object.keys(responses)),
         codes: new Set(op['x-error-codes'] as string[]),
       });
@@ -176,7 +183,14 @@ function validBody(op: Operation): Sent {
       body: JSON.stringify(op.jsonExample),
     };
   }
-  if (op.bodyTypes.includes('multipart/form-data')) return multipart('--x\r\n\r\n--x--\r\n');
+  if (op.bodyTypes.includes('multipart/form-data')) {
+    const parts = op.multipartFiles.map(
+      (name) =>
+        `--x\r\nContent-Disposition: form-data; name="${name}"; filename="f"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\nbytes\r\n',
+    );
+    return multipart(`${parts.join('')}--x--\r\n`);
+  }
   return {};
 }
 

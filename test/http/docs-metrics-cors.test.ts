@@ -39,6 +39,9 @@ describe('docs, metrics and CORS with the development defaults', () => {
     const response = await fetch(`${app.baseUrl}/docs/`);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('swagger-ui');
+    // A page: it gets the document headers the JSON answers go without.
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
   });
 
   it('When requests were served, then /metrics exposes their histogram by route template', async () => {

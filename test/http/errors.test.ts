@@ -177,6 +177,13 @@ describe('cookies and headers', () => {
     const { response } = await call('/v0/posts');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('strict-transport-security')).toBe(
+      'max-age=31536000; includeSubDomains',
+    );
+    expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin');
     expect(response.headers.get('x-powered-by')).toBeNull();
+    // Headers for HTML documents stay with the docs pages.
+    expect(response.headers.get('referrer-policy')).toBeNull();
+    expect(response.headers.get('x-dns-prefetch-control')).toBeNull();
   });
 });

@@ -74,4 +74,19 @@ describe('the PostgreSQL engine', () => {
     expect(typed.hits.map((hit) => hit.id)).toEqual([whole.id]);
     expect(earlierAsPrefix).toEqual({ hits: [], total_hits: 0 });
   });
+
+  it('When a query uses web search syntax, then a phrase must appear in order and an excluded word keeps a post out', async () => {
+    const topic = uniqueWord('orrery');
+    const other = uniqueWord('gears');
+    const inOrder = document('In order', `${topic} ${other} turning`);
+    const reversed = document('Reversed', `${other} ${topic} turning`);
+    await engine.indexPost(inOrder);
+    await engine.indexPost(reversed);
+    const ids = async (q: string) =>
+      (await engine.searchPosts({ q, page: 1, pageSize: 10 })).hits.map((hit) => hit.id).sort();
+
+    expect(await ids(`"${topic} ${other}"`)).toEqual([inOrder.id]);
+    expect(await ids(`${topic} -"${other} ${topic}"`)).toEqual([inOrder.id]);
+    expect(await ids(`${topic} ${other}`)).toEqual([inOrder.id, reversed.id].sort());
+  });
 });

@@ -4,8 +4,13 @@ import { loadWorkerConfig } from '../../src/config/worker.ts';
 import { createStorage, type Bucket, type Storage } from '../../src/shared/clients/s3.ts';
 import { storageKeys } from '../../src/shared/constants/storage-keys.ts';
 import { newId } from '../../src/shared/db/ids.ts';
+import {
+  IMAGE_KEY_LOCK_SPACE,
+  lockImageKey,
+} from '../../src/modules/users/user-images.repository.ts';
 import { ORPHAN_SCAN_PREFIXES, runOrphanBlobs } from '../../worker/cron/orphan-blobs.cron.ts';
 import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
+import { eventually } from '../support/wait.ts';
 
 async function keysUnder(bucket: Bucket, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -92,5 +97,35 @@ describe('orphan blobs cron', () => {
     expect(old).toMatchObject({ content_deleted: 1, images_deleted: 1 });
     expect(await keysUnder(storage.content, prefixes.content)).toEqual([referencedBody]);
     expect(await keysUnder(storage.public, prefixes.images)).toEqual([banner, profile].sort());
+  });
+
+  it('When an upload is writing an unreferenced image key again, then the sweep waits for it and keeps the object it now references', async () => {
+    const key = `${prefixes.images}${randomUUID()}.webp`;
+    await storage.public.put(key, 'image', 'image/webp');
+    // An upload of the same image by another user: it holds the key's lock, has rewritten the
+    // object and has not committed the row that names it.
+    const upload = await tables.db.write.transaction();
+    await lockImageKey(upload, key);
+    const sweep = runOrphanBlobs({ db: tables.db, storage }, { prefixes, olderThanMs: 0 });
+    await eventually(async () => {
+      const waiting = await tables.db
+        .read('pg_locks')
+        .where({ locktype: 'advisory', granted: false })
+        .whereRaw('classid::int = ? and objid::int = hashtext(?)', [IMAGE_KEY_LOCK_SPACE, key])
+        .count<{ count: string }[]>('* as count');
+      return Number(waiting[0]!.count) > 0;
+    });
+    const id = newId();
+    await upload('users').insert({
+      id,
+      handle: `u${id.replaceAll('-', '')}`,
+      display_name: 'Concurrent upload',
+      email: `${id}@example.test`,
+      profile_image: key,
+    });
+    await upload.commit();
+
+    expect(await sweep).toMatchObject({ images_deleted: 0 });
+    expect(await keysUnder(storage.public, prefixes.images)).toContain(key);
   });
 });

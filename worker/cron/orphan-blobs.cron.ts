@@ -1,4 +1,6 @@
+import { lockImageKeys } from '../../src/modules/users/user-images.repository.ts';
 import type { Bucket } from '../../src/shared/clients/s3.ts';
+import { withTransaction } from '../../src/shared/db/transaction.ts';
 import { defineCronJob, type CronDependencies, type CronSummary } from './cron-job.ts';
 import { findPostStorageKeys, findUserImageKeys } from './orphan-blobs.repository.ts';
 
@@ -28,11 +30,19 @@ export async function runOrphanBlobs(
   };
   // The primary: a replica a moment behind could call a just-referenced object an orphan.
   const db = deps.db.write;
-  const content = await sweepBucket(deps.storage.content, prefixes.content, sweep, (keys) =>
-    findPostStorageKeys(db, keys),
-  );
+  const content = await sweepBucket(deps.storage.content, prefixes.content, sweep, async (keys) => {
+    const referenced = await findPostStorageKeys(db, keys);
+    return deleteUnreferenced(deps.storage.content, keys, referenced);
+  });
+  // Image keys are shared by content, so an upload may be writing an old orphan's key again
+  // right now: under the keys' locks, such an upload has either committed its reference
+  // (and the object stays) or not yet written the object (and writes it after this delete).
   const images = await sweepBucket(deps.storage.public, prefixes.images, sweep, (keys) =>
-    findUserImageKeys(db, keys),
+    withTransaction(db, async (trx) => {
+      await lockImageKeys(trx, keys);
+      const referenced = await findUserImageKeys(trx, keys);
+      return deleteUnreferenced(deps.storage.public, keys, referenced);
+    }),
   );
   return {
     content_scanned: content.scanned,
@@ -42,22 +52,32 @@ export async function runOrphanBlobs(
   };
 }
 
-/** Lists the prefix, checks old objects against the database a batch at a time, deletes the rest. */
+async function deleteUnreferenced(
+  bucket: Bucket,
+  keys: readonly string[],
+  referenced: Set<string>,
+): Promise<number> {
+  const orphans = keys.filter((key) => !referenced.has(key));
+  await bucket.deleteMany(orphans);
+  return orphans.length;
+}
+
+/**
+ * Lists the prefix and hands old objects to `sweepBatch` a batch at a time, which deletes the
+ * unreferenced ones and says how many.
+ */
 async function sweepBucket(
   bucket: Bucket,
   prefix: string,
   sweep: { cutoff: number; signal: AbortSignal | undefined },
-  findReferenced: (keys: readonly string[]) => Promise<Set<string>>,
+  sweepBatch: (keys: readonly string[]) => Promise<number>,
 ): Promise<{ scanned: number; deleted: number }> {
   let scanned = 0;
   let deleted = 0;
   let batch: string[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const referenced = await findReferenced(batch);
-    const orphans = batch.filter((key) => !referenced.has(key));
-    await bucket.deleteMany(orphans);
-    deleted += orphans.length;
+    deleted += await sweepBatch(batch);
     batch = [];
   };
   for await (const object of bucket.list(prefix)) {

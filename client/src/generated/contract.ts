@@ -119,8 +119,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   uploadProfileImage:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -134,8 +133,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   deleteProfileImage:
     | 'general:validation_error'
     | 'general:not_found'
@@ -145,8 +143,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   uploadBannerImage:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -160,8 +157,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   deleteBannerImage:
     | 'general:validation_error'
     | 'general:not_found'
@@ -171,8 +167,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   login:
     | 'general:bad_request'
     | 'general:validation_error'

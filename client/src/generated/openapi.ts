@@ -165,8 +165,8 @@ export interface paths {
     head?: never;
     /**
      * Update the signed-in user's profile
-     * @description Changes only the fields present. `bio: null` clears the bio. Reindexes the user for
-     *     search and writes the `user:edit` action log.
+     * @description Changes only the fields present; at least one must be. `bio: null` clears the bio.
+     *     Reindexes the user for search and writes the `user:edit` action log.
      */
     patch: operations['updateMe'];
     trace?: never;
@@ -182,16 +182,25 @@ export interface paths {
     put?: never;
     /**
      * Upload or replace the profile image
-     * @description Multipart upload of one `file` of at most 4 MiB. The type is sniffed from the bytes
-     *     (JPEG, PNG, GIF or WebP; the declared content type is ignored). The image is decoded
-     *     under a pixel limit, stripped of metadata, cropped to 512×512 and stored as WebP
-     *     (animated GIFs stay animated). The previous image is deleted when no other user
-     *     references it.
+     * @description Multipart upload of exactly one part, `file`, of at most 4 MiB; a larger one is refused
+     *     with `413 file:too_large` as soon as the limit is passed, without reading the rest (the
+     *     connection is closed). The type is sniffed from the bytes: JPEG, PNG, GIF or WebP, and
+     *     anything else answers `415 file:unsupported_type`, whatever the file name or declared
+     *     content type say. The image is decoded under a limit of 50 million pixels (all frames
+     *     of an animation together); a larger canvas, a truncated or corrupt file answers
+     *     `400 file:invalid_image`. The EXIF orientation is applied, then every metadata block
+     *     (EXIF, GPS, XMP, ICC) is dropped; the image is cropped to 512×512 and stored as WebP
+     *     (animated GIFs and WebPs stay animated; an animated PNG keeps its first frame) under
+     *     `user-images/{sha256 of the output}.webp`, so users uploading the same image share one
+     *     object. The previous image is deleted when no other user references it; a failed
+     *     upload leaves it in place. Writes the `user:edit` action log and reindexes the user.
      */
     post: operations['uploadProfileImage'];
     /**
      * Remove the profile image
-     * @description Answers `404 general:not_found` when the user has no profile image.
+     * @description Answers `404 general:not_found` when the user has no profile image. The stored object
+     *     is deleted when no other user references it. Writes the `user:edit` action log and
+     *     reindexes the user.
      */
     delete: operations['deleteProfileImage'];
     options?: never;
@@ -211,12 +220,14 @@ export interface paths {
     /**
      * Upload or replace the banner image
      * @description Like the profile image, with a limit of 8 MiB; the image is resized to fit within
-     *     2000×2000 instead of being cropped.
+     *     2000×2000 (never enlarged) instead of being cropped.
      */
     post: operations['uploadBannerImage'];
     /**
      * Remove the banner image
-     * @description Answers `404 general:not_found` when the user has no banner image.
+     * @description Answers `404 general:not_found` when the user has no banner image. The stored object
+     *     is deleted when no other user references it. Writes the `user:edit` action log and
+     *     reindexes the user.
      */
     delete: operations['deleteBannerImage'];
     options?: never;
@@ -990,7 +1001,10 @@ export interface components {
     Password: string;
     /** @description 3 to 20 letters, digits or underscores, not starting or ending with an underscore. Unique case-insensitively. */
     Handle: string;
-    /** @description 1 to 50 characters, no control characters. */
+    /**
+     * @description 1 to 50 characters, with no control characters and no invisible format characters
+     *     (zero-width spaces and joiners, bidirectional overrides, byte order marks).
+     */
     DisplayName: string;
     /** @description An opaque single-use token issued by the server. */
     OpaqueToken: string;
@@ -1809,7 +1823,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1845,7 +1858,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1869,7 +1881,6 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1905,7 +1916,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -1929,7 +1939,6 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../shared/errors/app-error.ts';
 
 /** Where a page ended: the last post's creation time in microseconds (PostgreSQL's precision) and id. */
@@ -26,8 +26,11 @@ export function microsToIso(micros: bigint): string {
  * with a wrong page.
  */
 export function createPostCursors(secret: string) {
-  // Its own key, so a cursor tag can never double as a session-cookie signature.
-  const key = createHmac('sha256', secret).update('expresskit:posts-cursor:v1').digest();
+  // Its own key, so a cursor tag can never double as a session-cookie signature. A KeyObject,
+  // imported once: handed raw bytes, every HMAC would import the key again (~5x the cost).
+  const key = createSecretKey(
+    createHmac('sha256', secret).update('expresskit:posts-cursor:v1').digest(),
+  );
   const tag = (payload: Buffer, authorId: string | undefined) =>
     createHmac('sha256', key)
       .update(authorId ?? '-')

@@ -117,3 +117,20 @@ export async function updateEmail(executor: Executor, id: string, email: string)
     throw error;
   }
 }
+
+export interface ProfileChanges {
+  display_name?: string;
+  bio?: string | null;
+}
+
+/** Sets the given profile fields; false when the user is gone. */
+export async function updateProfile(
+  executor: Executor,
+  id: string,
+  changes: ProfileChanges,
+): Promise<boolean> {
+  const updated = await executor('users')
+    .where({ id })
+    .update({ ...changes, updated_at: executor.fn.now() });
+  return updated > 0;
+}

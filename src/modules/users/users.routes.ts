@@ -1,4 +1,6 @@
+import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
+import { currentAuth, requireSession } from '../auth/session/session.port.ts';
 import type { UsersService } from './users.service.ts';
 
 /** One answer for every accepted sign-up, new address or known one (no enumeration). */
@@ -25,5 +27,14 @@ export function usersRoutes(users: UsersService) {
       status: 200,
       body: { available: await users.isHandleAvailable(params.handle) },
     })),
+
+    route(
+      'updateMe',
+      async ({ body, req }) => ({
+        status: 200,
+        body: await users.updateMe(currentAuth(req).userId, body, requestIp(req)),
+      }),
+      [requireSession],
+    ),
   ];
 }

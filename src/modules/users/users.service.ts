@@ -9,14 +9,18 @@ import { recordAction } from '../action-logs/action-logs.recorder.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { VerificationService } from '../auth/verification.service.ts';
 import { isReservedHandle } from './handle-rules.ts';
-import { toPublicUser, type PublicUser } from './users.mapper.ts';
+import { createUserSnapshotCache } from './user-snapshot.cache.ts';
+import { toMe, toPublicUser, type Me, type PublicUser } from './users.mapper.ts';
 import {
   findByEmail,
   findByHandle,
   findById,
+  findSnapshotById,
   handleExists,
   insertUser,
+  updateProfile,
   type NewUser,
+  type ProfileChanges,
 } from './users.repository.ts';
 
 type UsersDependencies = Pick<Dependencies, 'db' | 'redis' | 'storage' | 'nats' | 'logger'>;
@@ -33,12 +37,15 @@ const NOTICE_COOLDOWN_SECONDS = 3600;
 
 const handleTaken = () => new AppError('user:handle_already_exists', 'The handle is already taken');
 const userNotFound = () => new AppError('user:not_found', 'User not found');
+// requireSession found the user a moment ago; a row gone since is a deleted account.
+const userGone = () => new AppError('auth:unauthorized', 'The account no longer exists');
 
 export function createUsersService(
   deps: UsersDependencies,
   verification: Pick<VerificationService, 'sendVerificationEmail'>,
 ) {
   const publicUrl = (key: string | null) => deps.storage.public.publicUrl(key);
+  const snapshots = createUserSnapshotCache(deps);
 
   /** Tells the owner of an address that someone tried to sign up with it. */
   async function noticeExistingAccount(existing: UserRow): Promise<void> {
@@ -106,6 +113,32 @@ export function createUsersService(
         const winner = await findByEmail(deps.db.write, email);
         if (winner) await noticeExistingAccount(winner);
       }
+    },
+
+    /**
+     * Changes the signed-in user's display name and bio. The answer is read back in the same
+     * transaction, so it is exactly what committed; the cached snapshot is invalidated only
+     * after the commit, so no reader can refill it with the row from before.
+     */
+    async updateMe(userId: string, changes: ProfileChanges, actorIp: string | null): Promise<Me> {
+      const updated = await withTransaction(deps.db.write, async (trx) => {
+        if (!(await updateProfile(trx, userId, changes))) throw userGone();
+        const fields = Object.keys(changes).sort();
+        await recordAction(deps, trx, {
+          action: 'user:edit',
+          actor_id: userId,
+          actor_ip: actorIp,
+          resource_type: 'user',
+          resource_id: userId,
+          summary: `Edited the profile (${fields.join(', ')})`,
+          metadata: { fields },
+        });
+        await enqueueJob(trx, 'indexUser', { user_id: userId, action: 'index' });
+        return findSnapshotById(trx, userId);
+      });
+      await snapshots.invalidate(userId);
+      if (!updated) throw userGone();
+      return toMe(updated, publicUrl);
     },
 
     async getProfileByHandle(handle: string): Promise<PublicUser> {

@@ -48,12 +48,24 @@ export interface Storage {
 // S3 caps DeleteObjects at 1000 keys per request.
 const DELETE_BATCH = 1000;
 
-function createClient(config: BucketConfig): S3Client {
+// A store that accepts connections but never answers would otherwise hold a request until the
+// stability layer times it out. Two attempts of at most STORAGE_REQUEST_TIMEOUT_MS (10 s) each
+// stay inside its 30 s, so the caller gets the store's own error (503 dependency_unavailable).
+const CONNECTION_TIMEOUT_MS = 3_000;
+const MAX_ATTEMPTS = 2;
+
+function createClient(config: BucketConfig, requestTimeoutMs: number): S3Client {
   return new S3Client({
     endpoint: config.endpoint,
     region: config.region,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
     forcePathStyle: true,
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
     // The SDK's default checksums stream bodies with aws-chunked framing, which s3rver (and
     // some S3-compatible stores) store verbatim: silent corruption. Only send what S3 demands.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -145,8 +157,8 @@ function encodeKey(key: string): string {
 
 /** Builds the clients only; no request is made until a method is called. */
 export function createStorage(config: StorageConfig): Storage {
-  const contentClient = createClient(config.content);
-  const publicClient = createClient(config.public);
+  const contentClient = createClient(config.content, config.requestTimeoutMs);
+  const publicClient = createClient(config.public, config.requestTimeoutMs);
   const content = createBucket(contentClient, config.content.bucket);
   const publicBucket: PublicBucket = {
     ...createBucket(publicClient, config.public.bucket),

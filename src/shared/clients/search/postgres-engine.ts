@@ -67,13 +67,14 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
   const COUNT = db.raw('count(*)::int as count');
 
   /**
-   * websearch_to_tsquery, widened for a plain query by the prefix of its last word, so a
-   * title is found while its last word is still being typed.
+   * websearch_to_tsquery for a query in web search syntax; a plain query is its words with
+   * the last one as a prefix, so a title is found while its last word is still being typed
+   * (which is what websearch_to_tsquery would find, and more).
    */
   function postsTsquery(q: string): Knex.Raw {
     const prefix = WEB_SEARCH_SYNTAX.test(q) ? undefined : lastWordPrefixTsquery(q);
     return prefix
-      ? db.raw("(websearch_to_tsquery('simple', ?) || to_tsquery('simple', ?))", [q, prefix])
+      ? db.raw("to_tsquery('simple', ?)", [prefix])
       : db.raw("websearch_to_tsquery('simple', ?)", [q]);
   }
 
@@ -86,12 +87,12 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
     const { rows } = await db.raw<{ rows: (PostHit & { total: number })[] }>(
       `with q as (select ? as query),
       candidates as materialized (
-        select id, author_id, title, content, document
+        select id, ts_rank(document, q.query) as rank
         from search_posts, q where document @@ q.query limit ?
       ),
       page as (
-        select id, author_id, title, content, ts_rank(document, q.query) as rank
-        from candidates, q order by rank desc, id desc limit ? offset ?
+        select search_posts.*, candidates.rank from candidates
+        join search_posts using (id) order by rank desc, id desc limit ? offset ?
       )
       select (select count(*)::int from candidates) as total, page.id, page.author_id,
         page.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
