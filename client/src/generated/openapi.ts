@@ -1421,22 +1421,6 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
-    /** @description The operation is declared in the contract but not built yet. */
-    NotImplemented: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "status": 501,
-         *       "code": "system:not_implemented",
-         *       "details": "uploadProfileImage is not implemented yet"
-         *     }
-         */
-        'application/json': components['schemas']['Error'];
-      };
-    };
     /** @description An upstream service (OAuth provider, search engine) failed. */
     BadGateway: {
       headers: {
