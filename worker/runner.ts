@@ -19,6 +19,7 @@ const DEFAULT_SETTINGS: RunnerSettings = {
   ackWaitMs: 30_000,
   retryDelaysMs: DEFAULT_RETRY_DELAYS_MS,
   inProgressIntervalMs: 10_000,
+  handlerTimeoutMs: 5 * 60_000,
   restartDelayMs: 1000,
 };
 
@@ -27,6 +28,7 @@ export function defineConsumer<N extends JobName>(spec: ConsumerSpec<N>): Consum
     job: spec.job,
     sideEffects: spec.sideEffects ?? false,
     inProgressIntervalMs: spec.inProgressIntervalMs,
+    timeoutMs: spec.timeoutMs,
     prepare(data) {
       const payload = parseJobPayload(spec.job, data);
       return (ctx) => spec.handle(payload, ctx);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jobStreams } from '../../src/shared/constants/jobs.ts';
+import { AckPolicy, nanos } from 'nats';
+import { deadLetterStream, jobStreams } from '../../src/shared/constants/jobs.ts';
+import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { deadLetterHeaders } from '../../worker/dlq.ts';
 import { defineConsumer, type ConsumerContext } from '../../worker/runner.ts';
 import {
@@ -26,7 +28,7 @@ afterEach(async () => {
 /** A delete-content consumer whose handler is the test's, recording every delivery. */
 function recordingConsumer(
   handle: (ctx: ConsumerContext, delivery: number) => Promise<void>,
-  options: { inProgressIntervalMs?: number } = {},
+  options: { inProgressIntervalMs?: number; timeoutMs?: number } = {},
 ) {
   const deliveries: { at: number; count: number }[] = [];
   const consumer = defineConsumer({
@@ -233,5 +235,99 @@ describe('consumer runner', () => {
       max_deliver: -1,
     });
     expect(info.config.backoff).toBeUndefined();
+  });
+
+  it('When a handler hangs past its timeout, then its delivery fails, its signal is aborted, and the retry runs and is acked', async () => {
+    const signals: AbortSignal[] = [];
+    const { consumer, deliveries } = recordingConsumer(
+      (ctx, delivery) => {
+        signals.push(ctx.signal);
+        return delivery === 1 ? new Promise<void>(() => {}) : Promise.resolve();
+      },
+      { timeoutMs: 300 },
+    );
+    // In-progress acks keep the hung delivery alive on the server: only the timeout ends it.
+    const runner = await harness.start([consumer], {
+      ackWaitMs: 30_000,
+      inProgressIntervalMs: 50,
+      retryDelaysMs: [50, 50, 50, 50, 50],
+    });
+
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the acked retry to leave the stream', async () =>
+      deliveries.length === 2 && (await harness.streamMessages('deleteContent')) === 0
+        ? true
+        : undefined,
+    );
+
+    expect(deliveries.map((d) => d.count)).toEqual([1, 2]);
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, false]);
+    expect(await runner.metric('worker_jobs_failed_total', deleteContent.durable)).toBe(1);
+    expect(await runner.metric('worker_jobs_processed_total', deleteContent.durable)).toBe(1);
+  });
+
+  it('When a handler throws before returning a promise, then the delivery goes down the retry path like a rejection', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => undefined);
+    const throwing = {
+      ...consumer,
+      prepare: () => () => {
+        deliveries.push({ at: performance.now(), count: deliveries.length + 1 });
+        if (deliveries.length === 1) throw new Error('thrown, not rejected');
+        return Promise.resolve();
+      },
+    };
+    const runner = await harness.start([throwing], { retryDelaysMs: [50, 50, 50, 50, 50] });
+
+    await harness.publish('deleteContent', contentPayload);
+    await eventually('the acked retry to leave the stream', async () =>
+      deliveries.length === 2 && (await harness.streamMessages('deleteContent')) === 0
+        ? true
+        : undefined,
+    );
+
+    expect(await runner.metric('worker_jobs_failed_total', deleteContent.durable)).toBe(1);
+    expect(await harness.deadLetters()).toEqual([]);
+  });
+
+  it('When an existing durable has other settings, then starting the runner brings its ack wait and concurrency up to date', async () => {
+    await harness.jsm.consumers.add(deleteContent.stream, {
+      durable_name: deleteContent.durable,
+      filter_subject: deleteContent.subject,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(5000),
+      max_ack_pending: 1,
+    });
+    const { consumer } = recordingConsumer(async () => undefined);
+    await harness.start([consumer], { ackWaitMs: 12_000 });
+
+    const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+    expect(info.config.ack_wait).toBe(nanos(12_000));
+    expect(info.config.max_ack_pending).toBe(deleteContent.concurrency);
+  });
+
+  it('When the dead-letter stream cannot take the copy, then the job stays on its stream and is dead-lettered once the stream is back', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => {
+      throw new Error('always fails');
+    });
+    await harness.jsm.streams.delete(deadLetterStream.stream);
+    await harness.start([consumer], { retryDelaysMs: [20, 20, 20, 20, 100] });
+
+    await harness.publish('deleteContent', contentPayload);
+    // Past the last failed delivery the copy is refused: nothing may be acked then.
+    await eventually('a delivery past the last retry', () =>
+      deliveries.length >= 7 ? true : undefined,
+    );
+    expect(await harness.streamMessages('deleteContent')).toBe(1);
+
+    await ensureStreams(harness.jsm);
+    const letters = await eventually('the dead letter', async () => {
+      const found = await harness.deadLetters();
+      return found.length > 0 ? found : undefined;
+    });
+    await eventually('the job to leave its stream', async () =>
+      (await harness.streamMessages('deleteContent')) === 0 ? true : undefined,
+    );
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.reason).toContain('always fails');
   });
 });

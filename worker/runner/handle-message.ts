@@ -88,13 +88,24 @@ export async function handleMessage(
     return;
   }
 
+  const timeoutMs = consumer.timeoutMs ?? env.settings.handlerTimeoutMs;
+  const timedOut = new AbortController();
   const ctx: ConsumerContext = {
     logger,
     messageId,
     deliveryCount,
     header: (name) => msg.headers?.get(name) || undefined,
-    signal: env.abandon,
+    signal: AbortSignal.any([env.abandon, timedOut.signal]),
   };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut.abort();
+      reject(new Error(`handler still running after ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  // It may fire while the dedup check runs, before anything races it.
+  timeout.catch(() => undefined);
   const keepAlive = setInterval(() => {
     if (!env.abandon.aborted) respond('marked in progress', () => msg.working());
   }, consumer.inProgressIntervalMs ?? env.settings.inProgressIntervalMs);
@@ -106,7 +117,10 @@ export async function handleMessage(
       env.metrics.record(durable, 'duplicate');
       return;
     }
-    await run(ctx);
+    const running = run(ctx);
+    // A handler that finishes after its timeout has nothing left to report to.
+    running.catch(() => undefined);
+    await Promise.race([running, timeout]);
     const seconds = (performance.now() - started) / 1000;
     if (consumer.sideEffects) {
       // The side effect happened: acking is right even if the marker cannot be written.
@@ -128,5 +142,6 @@ export async function handleMessage(
     respond('nakked', () => msg.nak(delay));
   } finally {
     clearInterval(keepAlive);
+    clearTimeout(timer);
   }
 }
