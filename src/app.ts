@@ -42,6 +42,9 @@ import { createVerificationService } from './modules/auth/verification.service.t
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
+import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
+import { createOAuthService } from './modules/oauth/oauth.service.ts';
+import { createOAuthSignupService } from './modules/oauth/oauth-signup.service.ts';
 import { postsRoutes } from './modules/posts/posts.routes.ts';
 import { createPostsService } from './modules/posts/posts.service.ts';
 import { searchRoutes } from './modules/search/search.routes.ts';
@@ -212,6 +215,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     [
       ...authRoutes(auth, createSessionsService(deps)),
       ...totpRoutes(createTotpService(deps), auth),
+      ...oauthRoutes(createOAuthService(deps), createOAuthSignupService(deps), auth),
       ...accountRoutes(
         createPasswordFlowsService(deps),
         createEmailChangeService(deps),

@@ -15,6 +15,8 @@ export interface WorkerDependencies {
   logger: Logger;
   db: Database;
   redis: RedisClient;
+  /** The server's cache Redis, where the worker invalidates the user snapshots it changes. */
+  cacheRedis: RedisClient;
   nats: NatsConnection;
   storage: Storage;
   search: SearchEngine;
@@ -33,6 +35,8 @@ export async function createWorkerDependencies(
     // Locks and message-id dedup live beside sessions: both need durability, not LRU eviction.
     const redis = await createRedis(config.redis.sessionUrl, 'worker');
     closers.add(() => closeRedis(redis));
+    const cacheRedis = await createRedis(config.redis.cacheUrl, 'worker-cache');
+    closers.add(() => closeRedis(cacheRedis));
     const nats = await createNats(config.nats.url, 'worker');
     closers.add(() => closeNats(nats));
     await ensureStreams(await nats.jetstreamManager());
@@ -44,7 +48,18 @@ export async function createWorkerDependencies(
     await search.applySettings();
     const mailer = createMailer(config.smtp);
     closers.add(() => mailer.close());
-    return { config, logger, db, redis, nats, storage, search, mailer, close: closers.closeAll };
+    return {
+      config,
+      logger,
+      db,
+      redis,
+      cacheRedis,
+      nats,
+      storage,
+      search,
+      mailer,
+      close: closers.closeAll,
+    };
   } catch (error) {
     await closers.closeAll();
     throw error;

@@ -265,11 +265,7 @@ export async function loadContract(source = contractPath): Promise<Contract> {
           );
         }
       }
-      if (
-        !pending &&
-        codes.includes('system:not_implemented') &&
-        operationId !== 'oauthAuthorize'
-      ) {
+      if (!pending && codes.includes('system:not_implemented')) {
         problems.push(`${operationId} lists system:not_implemented but is not pending`);
       }
 

@@ -12,6 +12,7 @@ import {
   url,
 } from './env-schema.ts';
 import { z } from 'zod';
+import { buildOAuthConfig, oauthEnvSpec } from './oauth.ts';
 import { buildSharedConfig, sharedEnvSpec } from './shared.ts';
 
 const LOCAL_SESSION_SECRET = 'local-only-session-secret-never-use-in-production';
@@ -74,6 +75,7 @@ const trustProxy = () =>
 
 export const serverEnvSpec = {
   ...sharedEnvSpec,
+  ...oauthEnvSpec,
   HOST: { schema: str(), default: '127.0.0.1' },
   PORT: { schema: port(), default: '8000' },
   TRUST_PROXY: { schema: trustProxy() },
@@ -118,6 +120,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (problems.length > 0) throw new ConfigError(problems);
   const shared = buildSharedConfig(e, runtime);
   problems.push(...shared.problems);
+  const oauth = buildOAuthConfig(e);
+  problems.push(...oauth.problems);
   if (runtime === 'production') {
     if (e.CORS_ALLOWED_ORIGINS.length === 0) {
       problems.push('CORS_ALLOWED_ORIGINS: is required in production');
@@ -190,6 +194,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Keys the HMAC-SHA256 under which backup codes are stored. */
       backupCodeSecret: e.TOTP_SECRET,
     },
+    oauth: oauth.config,
   };
 }
 

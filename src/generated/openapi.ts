@@ -494,9 +494,13 @@ export interface paths {
     /**
      * Finish an OAuth sign-up by choosing a handle
      * @description Creates the account from the pending sign-up returned by `oauthLogin` (the provider's
-     *     verified email, display name and connection) with the chosen handle, and logs in.
-     *     Retrying with the same pending token after success logs in to the same account
-     *     (idempotent). An unknown or expired pending token answers
+     *     verified email, display name and connection; no password) with the chosen handle, and
+     *     logs in. The provider's avatar becomes the profile image in the background; an avatar
+     *     that cannot be imported leaves the account without one. Retrying with the same pending
+     *     token after success logs in to the same account (idempotent) until the token expires or
+     *     the account turns on TOTP. A taken handle answers `409 user:handle_already_exists` and
+     *     the token stays usable; an address registered meanwhile by a password account answers
+     *     `409 oauth:email_already_exists`. An unknown or expired pending token answers
      *     `400 oauth:pending_signup_invalid`.
      */
     post: operations['completeSignup'];
@@ -518,7 +522,9 @@ export interface paths {
      * @description Returns the provider's authorization URL (authorization code with PKCE S256). The
      *     `state` in it is stored for 5 minutes with the PKCE verifier, the flow, the provider and
      *     the caller's anonymous id, and is consumed by `oauthLogin` or `oauthLink`. A provider
-     *     that is not configured on this server answers `501 system:not_implemented`.
+     *     that is not configured on this server answers `404 general:not_found`, as do its login
+     *     and link. The browser must send its cookies here and on the login or link call that
+     *     follows: the state only works for the `anonymous_user_id` it was issued to.
      */
     get: operations['oauthAuthorize'];
     put?: never;
@@ -547,8 +553,8 @@ export interface paths {
      *     - a linked account without TOTP: 204 with a session cookie;
      *     - a linked account with TOTP: 202 with a `temp_token` for `totpVerify` (OAuth does not
      *       bypass two-factor authentication);
-     *     - no linked account: 200 with a pending sign-up (valid 10 minutes) to finish with
-     *       `completeSignup`.
+     *     - no linked account: 200 with a pending sign-up (valid 10 minutes by default) to finish
+     *       with `completeSignup`.
      *
      *     An email that belongs to an existing local account is never linked implicitly
      *     (`409 oauth:email_already_exists`: sign in and use `oauthLink`). Google accounts with an
@@ -1173,7 +1179,7 @@ export interface components {
     };
     /** @description A new OAuth user; pass `pending_token` and a chosen handle to `completeSignup`. */
     OAuthPendingSignup: {
-      /** @description Valid for 10 minutes. */
+      /** @description Valid for `OAUTH_PENDING_SIGNUP_TTL_MINUTES` (10 by default). */
       pending_token: string;
       /** Format: email */
       email: string;
@@ -1412,22 +1418,6 @@ export interface components {
         [name: string]: unknown;
       };
       content: {
-        'application/json': components['schemas']['Error'];
-      };
-    };
-    /** @description The feature is not available on this server (for example, an OAuth provider that is not configured). */
-    NotImplemented: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "status": 501,
-         *       "code": "system:not_implemented",
-         *       "details": "The OAuth provider github is not configured"
-         *     }
-         */
         'application/json': components['schemas']['Error'];
       };
     };
@@ -2380,7 +2370,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2414,8 +2403,8 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2484,12 +2473,12 @@ export interface operations {
         content?: never;
       };
       400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };
@@ -2525,11 +2514,11 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       502: components['responses']['BadGateway'];
       503: components['responses']['ServiceUnavailable'];
     };
@@ -2565,7 +2554,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };
@@ -2600,7 +2588,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalError'];
-      501: components['responses']['NotImplemented'];
       503: components['responses']['ServiceUnavailable'];
     };
   };

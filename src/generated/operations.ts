@@ -229,7 +229,7 @@ export const operations = [
     path: '/v0/auth/complete-signup',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {
@@ -238,7 +238,7 @@ export const operations = [
     path: '/v0/auth/oauth/{provider}/authorize',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -247,7 +247,7 @@ export const operations = [
     path: '/v0/auth/oauth/{provider}/login',
     rateLimit: { limit: 10, windowSeconds: 60, key: 'client' },
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {
@@ -256,7 +256,7 @@ export const operations = [
     path: '/v0/auth/oauth/{provider}/link',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {
@@ -265,7 +265,7 @@ export const operations = [
     path: '/v0/auth/oauth/connections',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: false,
   },
   {
@@ -274,7 +274,7 @@ export const operations = [
     path: '/v0/auth/oauth/connections/unlink',
     rateLimit: null,
     turnstile: false,
-    pending: true,
+    pending: false,
     jsonBody: true,
   },
   {

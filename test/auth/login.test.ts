@@ -147,6 +147,7 @@ describe('POST /v0/auth/login', () => {
     expect(await redis.hgetall(key)).toEqual({
       user_id: user.id,
       remember_me: '1',
+      signed_in_with: 'a password',
       attempts: '0',
     });
     expect(await redis.ttl(key)).toBeGreaterThan(290);

@@ -17,6 +17,7 @@ import { createPrivateTables, type PrivateTables } from '../support/private-tabl
 import {
   createRunnerHarness,
   eventually,
+  logger,
   type RunnerHarness,
 } from '../worker/support/runner-harness.ts';
 
@@ -34,6 +35,7 @@ let tables: PrivateTables;
 let app: TestApp;
 let harness: RunnerHarness;
 let redis: RedisClient;
+let cacheRedis: RedisClient;
 let mailer: Mailer;
 let authorId: string;
 const contentKeys: string[] = [];
@@ -44,12 +46,15 @@ beforeAll(async () => {
   const config = loadWorkerConfig(process.env);
   harness = await createRunnerHarness();
   redis = await createRedis(config.redis.sessionUrl, 'search-test');
+  cacheRedis = await createRedis(config.redis.cacheUrl, 'search-test-cache');
   mailer = createMailer(config.smtp);
   await harness.start(
     await createConsumers({
       config,
+      logger,
       db: tables.db,
       redis,
+      cacheRedis,
       storage: app.deps.storage,
       search: createPostgresSearchEngine(tables.db.write),
       mailer,
@@ -62,6 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
   if (redis) await closeRedis(redis);
+  if (cacheRedis) await closeRedis(cacheRedis);
   mailer?.close();
   if (app) {
     await app.deps.storage.content.deleteMany(contentKeys);

@@ -11,7 +11,12 @@ import { newId } from '../../src/shared/db/ids.ts';
 import { createDatabase, type Database } from '../../src/shared/db/knex.ts';
 import type { PostRow, UserRow } from '../../src/shared/db/rows.ts';
 import { createConsumers } from '../../worker/consumers/index.ts';
-import { createRunnerHarness, eventually, type RunnerHarness } from './support/runner-harness.ts';
+import {
+  createRunnerHarness,
+  eventually,
+  logger,
+  type RunnerHarness,
+} from './support/runner-harness.ts';
 
 /** A word no other test's data contains (letters only: the search tokenizer splits digits off). */
 function uniqueWord(prefix: string): string {
@@ -27,6 +32,7 @@ let storage: Storage;
 let search: SearchEngine;
 let mailer: Mailer;
 let redis: RedisClient;
+let cacheRedis: RedisClient;
 const userIds: string[] = [];
 const contentKeys: string[] = [];
 
@@ -84,14 +90,26 @@ beforeAll(async () => {
   // The email consumer has its own tests (email-consumer.test.ts); this mailer never sends.
   mailer = createMailer(config.smtp);
   redis = await createRedis(config.redis.sessionUrl, 'worker-consumers-test');
+  cacheRedis = await createRedis(config.redis.cacheUrl, 'worker-consumers-test-cache');
   await harness.start(
-    await createConsumers({ config, db, redis, storage, search, mailer, nats: harness.nats }),
+    await createConsumers({
+      config,
+      logger,
+      db,
+      redis,
+      cacheRedis,
+      storage,
+      search,
+      mailer,
+      nats: harness.nats,
+    }),
   );
 });
 
 afterAll(async () => {
   await harness?.close();
   if (redis) await closeRedis(redis);
+  if (cacheRedis) await closeRedis(cacheRedis);
   mailer?.close();
   if (db) {
     const posts = await db.write('posts').whereIn('author_id', userIds).pluck('id');

@@ -3,5 +3,5 @@ import type { WorkerDependencies } from '../dependencies.ts';
 /** What the job handlers use; the worker entry passes its dependencies as they are. */
 export type ConsumerDependencies = Pick<
   WorkerDependencies,
-  'config' | 'db' | 'redis' | 'storage' | 'search' | 'nats' | 'mailer'
+  'config' | 'logger' | 'db' | 'redis' | 'cacheRedis' | 'storage' | 'search' | 'nats' | 'mailer'
 >;

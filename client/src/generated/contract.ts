@@ -319,12 +319,11 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   oauthAuthorize:
     | 'general:validation_error'
     | 'system:internal_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -341,7 +340,7 @@ export interface ErrorCodes {
     | 'rate_limit:exceeded'
     | 'system:internal_error'
     | 'system:database_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -359,7 +358,7 @@ export interface ErrorCodes {
     | 'oauth:account_already_linked'
     | 'system:internal_error'
     | 'system:database_error'
-    | 'system:not_implemented'
+    | 'general:not_found'
     | 'system:overloaded'
     | 'system:timeout'
     | 'system:dependency_unavailable';
@@ -371,8 +370,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   unlinkOauthConnection:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -386,8 +384,7 @@ export interface ErrorCodes {
     | 'system:database_error'
     | 'system:overloaded'
     | 'system:timeout'
-    | 'system:dependency_unavailable'
-    | 'system:not_implemented';
+    | 'system:dependency_unavailable';
   totpSetup:
     | 'general:validation_error'
     | 'auth:unauthorized'

@@ -73,6 +73,7 @@ export function createAuthService(deps: AuthDependencies) {
         const tempToken = await createTotpTempToken(deps.redis.session, {
           userId: user.id,
           rememberMe: credentials.rememberMe,
+          signedInWith: 'a password',
         });
         return { kind: 'totp_required', tempToken };
       }

@@ -9,11 +9,13 @@ export const TOTP_TEMP_TOKEN_TTL_SECONDS = 300;
 
 /**
  * The Redis hash behind a temp token (all values are strings in Redis): `user_id`,
- * `remember_me` ('1' | '0') and `attempts`, the count of codes tried so far.
+ * `remember_me` ('1' | '0'), `signed_in_with`, the first factor as the action log names it
+ * ('a password', 'Google'), and `attempts`, the count of codes tried so far.
  */
 export interface TotpTempTokenRecord {
   user_id: string;
   remember_me: '1' | '0';
+  signed_in_with: string;
   attempts: string;
 }
 
@@ -24,12 +26,13 @@ export function hashTotpTempToken(token: string): string {
 /** Issues the 256-bit token returned by a login that still needs its second factor. */
 export async function createTotpTempToken(
   redis: RedisClient,
-  input: { userId: string; rememberMe: boolean },
+  input: { userId: string; rememberMe: boolean; signedInWith: string },
 ): Promise<string> {
   const token = randomBytes(32).toString('base64url');
   const record: TotpTempTokenRecord = {
     user_id: input.userId,
     remember_me: input.rememberMe ? '1' : '0',
+    signed_in_with: input.signedInWith,
     attempts: '0',
   };
   const key = redisKeys.totpTempToken(hashTotpTempToken(token));
@@ -45,7 +48,7 @@ export const TOTP_TEMP_TOKEN_MAX_ATTEMPTS = 5;
 // limit ever reach a code check. Only a live token is counted (HINCRBY alone would recreate
 // an expired one with no TTL), and one past the limit deletes it in the same step.
 // Returns {0} for an unknown token, {-1} when this attempt burned it, else {1, user_id,
-// remember_me}.
+// remember_me, signed_in_with}.
 const attemptScript = defineRedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -53,11 +56,13 @@ if attempts > tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
   return {-1}
 end
-local record = redis.call('HMGET', KEYS[1], 'user_id', 'remember_me')
-return {1, record[1], record[2]}`);
+local record = redis.call('HMGET', KEYS[1], 'user_id', 'remember_me', 'signed_in_with')
+return {1, record[1], record[2], record[3]}`);
 
 export type TotpTempTokenAttempt =
-  { kind: 'counted'; userId: string; rememberMe: boolean } | { kind: 'burned' } | { kind: 'gone' };
+  | { kind: 'counted'; userId: string; rememberMe: boolean; signedInWith: string }
+  | { kind: 'burned' }
+  | { kind: 'gone' };
 
 /**
  * Spends one of the token's attempts: 'counted' (with the login it belongs to) while it has
@@ -72,10 +77,16 @@ export async function attemptTotpTempToken(
     redis,
     [redisKeys.totpTempToken(hashTotpTempToken(token))],
     [TOTP_TEMP_TOKEN_MAX_ATTEMPTS],
-  )) as [number, string?, string?];
+  )) as [number, string?, string?, string?];
   if (reply[0] === 0) return { kind: 'gone' };
   if (reply[0] === -1) return { kind: 'burned' };
-  return { kind: 'counted', userId: reply[1] ?? '', rememberMe: reply[2] === '1' };
+  return {
+    kind: 'counted',
+    userId: reply[1] ?? '',
+    rememberMe: reply[2] === '1',
+    // A token issued before the field existed came from the only first factor there was.
+    signedInWith: reply[3] ?? 'a password',
+  };
 }
 
 /** Uses the token up; false when another request already did (or it expired meanwhile). */

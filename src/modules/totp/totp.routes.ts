@@ -22,14 +22,14 @@ export function totpRoutes(totp: TotpService, auth: AuthService) {
     ),
 
     route('totpVerify', async ({ body, req, res }) => {
-      const { userId, rememberMe } = await totp.verifyLogin({
+      const { userId, rememberMe, summary } = await totp.verifyLogin({
         tempToken: body.temp_token,
         code: body.code,
       });
       await auth.signIn(
         { userId, ip: requestIp(req) },
         sessionSteps(req, res, { userId, rememberMe }),
-        'Logged in with a password and a second factor',
+        summary,
       );
       return { status: 204 };
     }),

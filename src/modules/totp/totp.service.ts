@@ -159,7 +159,7 @@ export function createTotpService(deps: TotpDependencies) {
     async verifyLogin(input: {
       tempToken: string;
       code: string;
-    }): Promise<{ userId: string; rememberMe: boolean }> {
+    }): Promise<{ userId: string; rememberMe: boolean; summary: string }> {
       const attempt = await attemptTotpTempToken(redis, input.tempToken);
       if (attempt.kind === 'gone') throw tempTokenInvalid();
       if (attempt.kind === 'burned') throw tooManyAttempts();
@@ -171,7 +171,11 @@ export function createTotpService(deps: TotpDependencies) {
       }
       if (!(await acceptCode(user, input.code))) throw invalidCode();
       if (!(await consumeTotpTempToken(redis, input.tempToken))) throw tempTokenInvalid();
-      return { userId: user.id, rememberMe: attempt.rememberMe };
+      return {
+        userId: user.id,
+        rememberMe: attempt.rememberMe,
+        summary: `Logged in with ${attempt.signedInWith} and a second factor`,
+      };
     },
 
     async status(userId: string): Promise<TotpStatus> {

@@ -6,6 +6,11 @@ export async function findById(executor: Executor, id: string): Promise<UserRow 
   return executor<UserRow>('users').where({ id }).first();
 }
 
+/** The user row, locked until the transaction ends: changes to its sign-in methods queue up. */
+export async function findByIdForUpdate(trx: Executor, id: string): Promise<UserRow | undefined> {
+  return trx<UserRow>('users').where({ id }).forUpdate().first();
+}
+
 /** The secret-free projection a signed-in request carries; the secrets never leave PostgreSQL. */
 export async function findSnapshotById(
   executor: Executor,
@@ -27,7 +32,8 @@ export async function findByEmail(executor: Executor, email: string): Promise<Us
     .first();
 }
 
-export type NewUser = Pick<UserRow, 'id' | 'handle' | 'display_name' | 'email' | 'password'>;
+export type NewUser = Pick<UserRow, 'id' | 'handle' | 'display_name' | 'email' | 'password'> &
+  Partial<Pick<UserRow, 'verified_at'>>;
 
 /**
  * Inserts unless the handle or the email is taken (both unique on lower()); returns whether

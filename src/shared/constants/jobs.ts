@@ -44,6 +44,13 @@ export const jobStreams = {
     durable: 'reindex-users-consumer',
     concurrency: 1,
   },
+  /** A new OAuth account's provider avatar, fetched and stored as its profile image. */
+  importAvatar: {
+    stream: 'axumkit_jobs_import_avatar',
+    subject: 'axumkit.jobs.users.import_avatar',
+    durable: 'import-avatar-consumer',
+    concurrency: 2,
+  },
   deleteContent: {
     stream: 'axumkit_jobs_delete_content',
     subject: 'axumkit.jobs.storage.delete_content',

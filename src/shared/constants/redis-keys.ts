@@ -12,6 +12,10 @@ export const redisKeys = {
   totpUsedCode: (userId: string, code: string) => `totp_used_code:${userId}:${code}`,
   /** Wrong answers a user gave to one kind of check (auth/failure-budget.ts) in its window. */
   failureBudget: (kind: string, userId: string) => `failure_budget:${kind}:${userId}`,
+  /** An OAuth authorization in flight, keyed by its `state`: the PKCE verifier and what it is for. */
+  oauthState: (state: string) => `oauth_state:${state}`,
+  /** A new OAuth user's sign-up awaiting a handle, keyed by the SHA-256 of its pending token. */
+  oauthPendingSignup: (tokenHash: string) => `oauth_pending_signup:${tokenHash}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
   /** A user's live single-use email token of one kind: its secret's digest and the flow's data. */

@@ -40,6 +40,7 @@ export const jobPayloadSchemas = {
   indexUser: z.object({ user_id: uuid, action: indexAction }),
   reindexPosts: reindex,
   reindexUsers: reindex,
+  importAvatar: z.object({ user_id: uuid, url: z.url({ protocol: /^https?$/ }).max(2048) }),
   deleteContent: z.object({ storage_keys: z.array(z.string().min(1).max(1024)).min(1).max(1000) }),
 } as const satisfies Record<JobName, z.ZodType>;
 
