@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { processThreadPoolBudget } from '../../shared/threadpool-budget.ts';
 import type { ImageKindRules } from './user-images.kinds.ts';
 import { sniffImageFormat, type ImageFormat } from './user-images.sniff.ts';
 
@@ -27,11 +27,12 @@ const invalidImage = (details: string, cause?: unknown) =>
 /**
  * Decodes, strips, resizes and re-encodes uploads with sharp. Its work runs on libuv's thread
  * pool, never on the event loop; on top of that at most `slots` images are processed at once,
- * each on one libvips thread, so an upload storm leaves a core to the event loop and other
- * requests keep their latency. Later uploads wait for a slot, bounded by the request timeout.
+ * each on one libvips thread, so an upload storm leaves a core to the event loop, and threads
+ * to argon2 and fs (threadPoolBudget). Later uploads wait for a slot, bounded by the request
+ * timeout.
  */
 export function createImageProcessor(options: { slots?: number } = {}) {
-  const slots = options.slots ?? Math.max(1, availableParallelism() - 1);
+  const slots = options.slots ?? processThreadPoolBudget.images;
   // Every upload is a different image: libvips' operation cache would only hold memory.
   sharp.cache(false);
   sharp.concurrency(1);
