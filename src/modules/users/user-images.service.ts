@@ -108,8 +108,13 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
      * of them finds our row: so under the lock a HEAD that finds the object proves it stays,
      * and a miss is put right from the bytes still in memory before the row names the key.
      */
-    async upload(actor: ImageActor, kind: ImageKind, file: Buffer): Promise<string> {
-      const image = await processor.process(file, imageKinds[kind]);
+    async upload(
+      actor: ImageActor,
+      kind: ImageKind,
+      file: Buffer,
+      signal?: AbortSignal,
+    ): Promise<string> {
+      const image = await processor.process(file, imageKinds[kind], signal);
       const key = storageKeys.userImage(image.sha256);
       const put = () => deps.storage.public.put(key, image.bytes, WEBP);
       await storeCall(put);
