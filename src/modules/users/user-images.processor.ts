@@ -133,6 +133,8 @@ export function createImageProcessor(options: { slots?: number; registry?: Regis
       rules: ImageKindRules,
       signal?: AbortSignal,
     ): Promise<ProcessedImage> {
+      // No type to name, and nothing to decode: an empty file is the extreme of a truncated one.
+      if (input.length === 0) throw invalidImage('The file is empty');
       const format = sniffImageFormat(input);
       if (!format) {
         throw new AppError(
