@@ -1,7 +1,7 @@
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
 import express from 'express';
-import type { Express, Request } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
@@ -18,7 +18,12 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { closeOnRefusal, createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
+import {
+  closeOnRefusal,
+  createUploadGate,
+  fileUpload,
+  isMultipart,
+} from './http/middleware/file-upload.ts';
 import {
   buildOperationDispatcher,
   buildRouter,
@@ -171,10 +176,13 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // Uploads are read here too, each under its own limit, so the validator sees their parts.
   // The session is checked first: an anonymous caller takes no upload place and has no byte
   // of its body read, and the connection closes after its 401 instead of draining the body.
-  // The route's own requireSession then finds the caller already resolved.
+  // The route's own requireSession then finds the caller already resolved. Only a multipart
+  // body is read here; any other goes on unread to the validator's 415, as on every operation.
   const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
+  const sessionBeforeBody: RequestHandler = (req, res, next) =>
+    isMultipart(req) ? requireSession(req, res, next) : next();
   const upload = (maxBytes: number) => [
-    requireSession,
+    sessionBeforeBody,
     fileUpload({ field: 'file', maxBytes, gate: uploadGate }),
     closeOnRefusal,
   ];

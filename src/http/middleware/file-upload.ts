@@ -114,7 +114,7 @@ export const closeOnRefusal: ErrorRequestHandler = (error, _req, res, next) => {
   next(error);
 };
 
-const isMultipart = (req: Request) =>
+export const isMultipart = (req: Request) =>
   (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
 
 /**
