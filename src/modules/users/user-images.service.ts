@@ -97,8 +97,9 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
   }
 
   return {
-    /** Stores the processed image and makes it the user's; returns its public URL. */
     /**
+     * Stores the processed image and makes it the user's; returns its public URL.
+     *
      * The object is written before the transaction opens, so a slow or hanging store holds no
      * database connection (the pool would run dry and take the whole API down with the store).
      * Deleters (`release` here, the orphan-blob cron) delete an object only under its key's
