@@ -27,11 +27,13 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 
 FROM base AS runtime
-# MALLOC_MMAP_THRESHOLD_ as `npm start` sets it: see docs/performance.md (memory).
+# MALLOC_MMAP_THRESHOLD_ and UV_THREADPOOL_SIZE as `npm start` sets them: see
+# docs/performance.md (memory) and src/shared/threadpool-budget.ts (argon2 and sharp threads).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    UV_THREADPOOL_SIZE=6
 COPY --from=prod-deps /app/node_modules ./node_modules
 # Sources stay owned by root: the app user can read them, not change them.
 COPY . .

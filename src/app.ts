@@ -1,7 +1,7 @@
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
 import express from 'express';
-import type { Express, Request } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
@@ -18,7 +18,12 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
-import { createUploadGate, fileUpload } from './http/middleware/file-upload.ts';
+import {
+  closeOnRefusal,
+  createUploadGate,
+  fileUpload,
+  isMultipart,
+} from './http/middleware/file-upload.ts';
 import {
   buildOperationDispatcher,
   buildRouter,
@@ -35,7 +40,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createEmailChangeService } from './modules/auth/email-change.service.ts';
 import { createPasswordFlowsService } from './modules/auth/password-flows.service.ts';
-import { sessionMiddleware } from './modules/auth/session/session.port.ts';
+import { requireSession, sessionMiddleware } from './modules/auth/session/session.port.ts';
 import { createSessionsService } from './modules/auth/sessions.service.ts';
 import { verificationRoutes } from './modules/auth/verification.routes.ts';
 import { createVerificationService } from './modules/auth/verification.service.ts';
@@ -172,8 +177,18 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
   app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
   // Uploads are read here too, each under its own limit, so the validator sees their parts.
+  // The session is checked first: an anonymous caller takes no upload place and has no byte
+  // of its body read, and the connection closes after its 401 instead of draining the body.
+  // The route's own requireSession then finds the caller already resolved. Only a multipart
+  // body is read here; any other goes on unread to the validator's 415, as on every operation.
   const uploadGate = createUploadGate(config.http.maxConcurrentUploads, metrics.registry);
-  const upload = (maxBytes: number) => fileUpload({ field: 'file', maxBytes, gate: uploadGate });
+  const sessionBeforeBody: RequestHandler = (req, res, next) =>
+    isMultipart(req) ? requireSession(req, res, next) : next();
+  const upload = (maxBytes: number) => [
+    sessionBeforeBody,
+    fileUpload({ field: 'file', maxBytes, gate: uploadGate }),
+    closeOnRefusal,
+  ];
   app.use(
     forBodyOperations([
       ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
@@ -223,7 +238,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       ),
       ...verificationRoutes(verification, accountEmails),
       ...usersRoutes(createUsersService(deps, verification)),
-      ...userImagesRoutes(createUserImagesService(deps, createImageProcessor())),
+      ...userImagesRoutes(
+        createUserImagesService(deps, createImageProcessor({ registry: metrics.registry })),
+      ),
       ...actionLogsRoutes(createActionLogsService(deps)),
       ...eventStreamRoutes(eventStream, eventStreams),
       ...postsRoutes(createPostsService(deps)),

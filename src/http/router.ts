@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { operations } from '../generated/operations.ts';
 import { AppError } from '../shared/errors/app-error.ts';
 import { requireSession } from '../modules/auth/session/session.port.ts';
@@ -30,8 +30,10 @@ export function forJsonBodyOperations(parser: RequestHandler): RequestHandler {
   return skippedWithoutBody(router);
 }
 
-/** Mounts one handler on each of the given operations, at the method and path of each. */
-export function forBodyOperations(handlers: [OperationId, RequestHandler][]): RequestHandler {
+/** Mounts handlers on each of the given operations, at the method and path of each. */
+export function forBodyOperations(
+  handlers: [OperationId, RequestHandler | (RequestHandler | ErrorRequestHandler)[]][],
+): RequestHandler {
   const router = Router();
   for (const [operationId, handler] of handlers) {
     const operation = findOperation(operationId);

@@ -13,6 +13,9 @@ import { eventually } from '../support/wait.ts';
  * responses and its code against `x-error-codes`. The refusals come before the guards: the
  * rate limiter never counts them, startTestApp's roomy limits keep the valid requests here
  * clear of it, and Turnstile, which only runs behind the limiter, is not configured in tests.
+ * One guard does come first: a session-required upload checks the session before it reads a
+ * multipart body (an anonymous upload is refused unread), so the refusals of such a body are
+ * provoked as a signed-in caller.
  */
 
 type Json = Record<string, unknown>;
@@ -229,9 +232,17 @@ function ownAnswer(op: Operation): Pick<Answer, 'status' | 'code'> {
 
 describe('refusals of the pipeline, for every operation', () => {
   let app: TestApp;
+  let cookie: string;
   beforeAll(async () => {
     app = await startTestApp();
+    const { user, password } = await createUser(app.deps);
+    cookie = await signIn(app.baseUrl, { email: user.email, password: password! });
   });
+  /** A multipart body sent as a caller the operation lets read it. */
+  const asReader = (op: Operation, sent: Sent): Sent =>
+    op.sessionRequired && sent.headers?.['content-type']?.startsWith('multipart/form-data')
+      ? { ...sent, headers: { ...sent.headers, cookie } }
+      : sent;
   afterAll(async () => {
     await app.close();
   });
@@ -248,7 +259,11 @@ describe('refusals of the pipeline, for every operation', () => {
   it.each(names(operations))(
     'When %s gets an unknown query parameter, then the answer is declared (400 validation_error unless it is a probe)',
     async (_id, op) => {
-      const answer = await send(app, op, { ...validBody(op), query: { unknown_parameter: '1' } });
+      const answer = await send(
+        app,
+        op,
+        asReader(op, { ...validBody(op), query: { unknown_parameter: '1' } }),
+      );
       if (op.probe) {
         expectDeclared(op, answer, ownAnswer(op));
       } else {
@@ -294,7 +309,7 @@ describe('refusals of the pipeline, for every operation', () => {
   it.each(names(withMultipartBody))(
     'When %s gets a malformed multipart body, then it answers a declared 400',
     async (_id, op) => {
-      const answer = await send(app, op, multipart('not a multipart body'));
+      const answer = await send(app, op, asReader(op, multipart('not a multipart body')));
       expectDeclared(op, answer);
       expect(answer.status).toBe(400);
     },

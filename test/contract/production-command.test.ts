@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * `npm start` and the image's CMD must run the server alike: the heap flags and the allocator
- * setting are what keep its memory where docs/performance.md says it is.
+ * setting are what keep its memory where docs/performance.md says it is, and the thread pool's
+ * size is what threadPoolBudget splits between argon2 and sharp.
  */
 const startScript = (
   JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
@@ -21,9 +22,14 @@ describe('the production command', () => {
     ]);
   });
 
-  it('When the image environment is compared with npm start, then both set the allocator threshold', () => {
-    const assignment = /^(MALLOC_MMAP_THRESHOLD_=\d+) node /.exec(startScript)?.[1];
-    expect(assignment).toBe('MALLOC_MMAP_THRESHOLD_=131072');
-    expect(dockerfile).toMatch(new RegExp(`^\\s+${assignment}$`, 'm'));
+  it('When the image environment is compared with npm start, then both set the allocator threshold and the thread pool size', () => {
+    const words = startScript.split(/\s+/);
+    const assignments = words.slice(0, words.indexOf('node'));
+    expect(assignments).toEqual(['MALLOC_MMAP_THRESHOLD_=131072', 'UV_THREADPOOL_SIZE=6']);
+    // The ENV instruction's lines, each but the last ending in a backslash.
+    const env = /^ENV NODE_ENV=(?:[^\n]*\\\n)*[^\n]*/m.exec(dockerfile)![0];
+    for (const assignment of assignments) {
+      expect(env).toMatch(new RegExp(`^\\s+${assignment}(?: \\\\)?$`, 'm'));
+    }
   });
 });

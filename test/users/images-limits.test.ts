@@ -6,7 +6,8 @@ import { imageKinds } from '../../src/modules/users/user-images.kinds.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createSignedInUser } from '../support/factories.ts';
 import { eventually } from '../support/wait.ts';
-import { file, jpeg, pngBomb, signedInUploader } from './support/images.ts';
+import { MAX_INPUT_PIXELS } from '../../src/modules/users/user-images.processor.ts';
+import { file, gifFrameBomb, jpeg, pngBomb, signedInUploader } from './support/images.ts';
 import type { ClientRequest } from 'node:http';
 
 const MiB = 1024 * 1024;
@@ -145,6 +146,20 @@ describe('upload limits', () => {
     expect(outcome.serverRead).toBeLessThan(imageKinds.profile.maxBytes);
   });
 
+  it('When an anonymous caller streams an 8 MiB upload, then 401 auth:unauthorized comes before its body is read', async () => {
+    const outcome = await streamOversize(
+      '/v0/user/me/banner-image',
+      'session_id=none',
+      imageKinds.banner.maxBytes,
+      'chunked',
+    );
+
+    expect(outcome.status).toBe(401);
+    expect(JSON.parse(outcome.body)).toMatchObject({ status: 401, code: 'auth:unauthorized' });
+    // The request head and what the socket buffers held: parsing first would read all 8 MiB.
+    expect(outcome.serverRead).toBeLessThan(MiB);
+  });
+
   it('When a file of exactly the profile limit is sent, then the size is no reason to refuse it', async () => {
     const { client } = await signedInUploader(app);
     const image = await jpeg(64, 64);
@@ -219,6 +234,86 @@ describe('uploads in flight', () => {
   });
 });
 
+describe('uploads whose clients leave', () => {
+  let gated: TestApp;
+  beforeAll(async () => {
+    gated = await startTestApp({ http: { maxConcurrentUploads: 2 } });
+  });
+  afterAll(async () => {
+    await gated.close();
+  });
+
+  const gauge = async (name: string) => {
+    const metric = await gated.built.metricsRegistry.getSingleMetric(name)?.get();
+    return metric?.values[0]?.value ?? 0;
+  };
+
+  /** Sends a whole banner upload and leaves soon after its last byte, not waiting to be answered. */
+  function sendAndLeave(cookie: string, image: Buffer): Promise<void> {
+    const boundary = 'leaving';
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n`,
+      ),
+      image,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    return new Promise((resolve) => {
+      const req = request(`${gated.baseUrl}/v0/user/me/banner-image`, {
+        method: 'POST',
+        headers: {
+          cookie,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(body.length),
+        },
+      });
+      req.on('error', () => undefined);
+      // Refused at the gate (503) while earlier uploads hold every place: nothing to read.
+      req.on('response', (res) => res.resume());
+      req.end(body, () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50),
+      );
+    });
+  }
+
+  it('When clients send whole uploads and leave before the answer, again and again, then the images held never pass the upload limit and all are let go', async () => {
+    const { cookie } = await createSignedInUser(gated.deps, gated.baseUrl);
+    const photo = await jpeg(1600, 1200);
+    expect(photo.length).toBeLessThan(imageKinds.banner.maxBytes);
+    let peakImages = 0;
+    let peakUploads = 0;
+    const sampler = setInterval(() => {
+      void Promise.all([gauge('image_processing_in_flight'), gauge('http_uploads_in_flight')]).then(
+        ([images, uploads]) => {
+          peakImages = Math.max(peakImages, images);
+          peakUploads = Math.max(peakUploads, uploads);
+        },
+      );
+    }, 1);
+
+    try {
+      for (let round = 0; round < 12; round += 1) await sendAndLeave(cookie, photo);
+      await eventually(
+        async () =>
+          (await gauge('image_processing_in_flight')) === 0 &&
+          (await gauge('http_uploads_in_flight')) === 0,
+        20_000,
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+
+    // Freed when the client left, a place would let the next upload in while the last one's
+    // bytes still waited for a processing slot: twelve rounds would pile up far more than two.
+    expect(peakImages).toBeGreaterThan(0);
+    expect(peakImages).toBeLessThanOrEqual(2);
+    expect(peakUploads).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('decompression bombs', () => {
   it.each([10_000, 30_000])(
     'When a PNG of a few kilobytes declares a %i² canvas, then 400 file:invalid_image without decoding it',
@@ -226,17 +321,32 @@ describe('decompression bombs', () => {
       const { client } = await signedInUploader(app);
       const bomb = pngBomb(side);
       expect(bomb.length).toBeLessThan(4 * 1024);
-      const rssBefore = process.memoryUsage().rss;
 
       const { error, response } = await client.upload('uploadBannerImage', { file: file(bomb) });
 
       expect(response.status).toBe(400);
       expect(error).toMatchObject({ code: 'file:invalid_image' });
+      // Only the check of the header's declared size says this, and it comes before any
+      // decoding: a refusal from the decoder (out of memory, libvips' own limit) words it
+      // otherwise. So the canvas was never allocated.
       expect(error?.details).toContain(`declares ${side * side} pixels`);
-      // Decoding the canvas would take one byte a pixel: 100 MB for the smaller one.
-      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(50 * MiB);
     },
   );
+
+  it('When a GIF of a few hundred bytes has frames that together pass the pixel limit, then 400 file:invalid_image without decoding them', async () => {
+    const { client } = await signedInUploader(app);
+    // 13 frames of 2000×2000: 4 MP each, far inside the limit alone, 52 MP together.
+    const bomb = gifFrameBomb(2000, 13);
+    expect(bomb.length).toBeLessThan(1024);
+    expect(2000 * 2000).toBeLessThan(MAX_INPUT_PIXELS);
+
+    const { error, response } = await client.upload('uploadBannerImage', { file: file(bomb) });
+
+    expect(response.status).toBe(400);
+    expect(error).toMatchObject({ code: 'file:invalid_image' });
+    expect(error?.details).toContain(`declares ${13 * 2000 * 2000} pixels`);
+    expect(error?.details).toContain('all frames together');
+  });
 });
 
 describe('the event loop during image work', () => {

@@ -5,6 +5,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { signedInClient } from '../support/client.ts';
 import { createUser } from '../support/factories.ts';
 import { freePort } from '../support/net.ts';
+import { eventually } from '../support/wait.ts';
 import { jpeg, file, keyOf, png, signedInUploader } from './support/images.ts';
 
 let app: TestApp;
@@ -186,4 +187,58 @@ describe('when the image store accepts connections but never answers', () => {
     expect(held.size).toBeGreaterThan(0);
     expect((await imagesOf(user.id)).profile_image).toBeNull();
   });
+});
+
+describe('when the image store hangs under more uploads than the database pool has connections', () => {
+  const POOL = 3;
+  const UPLOADS = 8;
+  let silent: Server;
+  const held = new Set<Socket>();
+  let hanging: TestApp;
+
+  beforeAll(async () => {
+    silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const storage = app.deps.config.storage;
+    hanging = await startTestApp({
+      database: { poolMax: POOL },
+      storage: {
+        createBuckets: false,
+        // Two attempts: each upload waits on the store for about 6 s.
+        requestTimeoutMs: 3_000,
+        public: { ...storage.public, endpoint },
+      },
+    });
+  });
+  afterAll(async () => {
+    await hanging.close();
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('When every upload waits on the store, then a request that needs the primary still answers at once, and the uploads get 503', async () => {
+    const uploader = await signedInUploader(hanging);
+    const editor = await signedInUploader(hanging);
+    const images = await Promise.all(Array.from({ length: UPLOADS }, () => jpeg(64, 64)));
+
+    const uploads = images.map((image) =>
+      uploader.client.upload('uploadProfileImage', { file: file(image) }),
+    );
+    // Every upload is now inside its PUT to the silent store.
+    await eventually(() => held.size >= UPLOADS, 10_000);
+    const started = performance.now();
+    const edit = await editor.client.PATCH('/v0/user/me', { body: { display_name: 'Still here' } });
+    const editMs = performance.now() - started;
+
+    expect(edit.response.status).toBe(200);
+    // A write on an idle pool takes tens of milliseconds. Had the uploads held connections
+    // through their PUTs, it would wait for one to time out: over 6 s, or the pool's 10 s.
+    expect(editMs).toBeLessThan(3_000);
+    const answers = await Promise.all(uploads);
+    expect(answers.map((answer) => answer.error?.code)).toEqual(
+      images.map(() => 'system:dependency_unavailable'),
+    );
+    expect((await imagesOf(uploader.userId)).profile_image).toBeNull();
+  }, 60_000);
 });

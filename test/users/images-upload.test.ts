@@ -6,6 +6,7 @@ import { clientFor } from '../support/client.ts';
 import { createSignedInUser } from '../support/factories.ts';
 import {
   animatedGif,
+  animatedWebp,
   file,
   gif,
   jpeg,
@@ -136,6 +137,18 @@ describe('uploading a profile or banner image', () => {
     expect(metadata).toMatchObject({ format: 'webp', width: 512, pages: 4, pageHeight: 512 });
   });
 
+  it('When an animated WebP is uploaded, then it comes back an animated WebP with every frame', async () => {
+    const { client } = await signedInUploader(app);
+
+    const { data, response } = await client.upload('uploadBannerImage', {
+      file: file(await animatedWebp(300, 200, 3)),
+    });
+
+    expect(response.status).toBe(201);
+    const metadata = await sharp(await stored(data!.image_url), { animated: true }).metadata();
+    expect(metadata).toMatchObject({ format: 'webp', width: 300, pages: 3, pageHeight: 200 });
+  });
+
   it('When a PNG is named photo.jpg and declared image/jpeg, then it is handled by its content', async () => {
     const { client } = await signedInUploader(app);
 
@@ -222,6 +235,8 @@ describe('refused uploads', () => {
       async () => Buffer.concat([(await png(8, 8)).subarray(0, 8), Buffer.alloc(500, 7)]),
     ],
     ['a GIF header with nothing after it', async () => Buffer.from('GIF89a')],
+    // Not of another type but of none, and nothing to decode: refused as a broken image.
+    ['empty', async () => Buffer.alloc(0)],
   ])('When the file is %s, then 400 file:invalid_image', async (_case, make) => {
     const { client } = await signedInUploader(app);
 

@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import type { Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
 import { AppError } from '../../shared/errors/app-error.ts';
 
@@ -8,6 +8,9 @@ export interface UploadedFile {
   /** As the client named and typed it: for logs only, never trusted for the content. */
   filename: string | undefined;
   declaredType: string;
+  /** Aborted when the client goes away before its answer. */
+  signal: AbortSignal;
+  place: UploadPlace;
 }
 
 export interface FileUploadOptions {
@@ -19,14 +22,24 @@ export interface FileUploadOptions {
 }
 
 export interface UploadGate {
-  /** Takes a place until the response closes; false when every place is taken. */
-  enter(res: Response): boolean;
+  /** Takes a place, or undefined when every place is taken. */
+  enter(): UploadPlace | undefined;
+}
+
+export interface UploadPlace {
+  /** Hands the place to the handler, which leaves it when done; false once it has been left. */
+  claim(): boolean;
+  readonly claimed: boolean;
+  /** Gives the place back; only the first call counts. */
+  leave(): void;
 }
 
 /**
  * Each upload holds its file in memory until its image is processed, and the stability layer
  * lets hundreds of requests in at once: at most `places` uploads are in flight, so their
- * memory is bounded by `places` times the largest limit. Others answer 503 at once.
+ * memory is bounded by `places` times the largest limit. Others answer 503 at once. A place
+ * is held for as long as its bytes are, which outlives the response's connection: a client
+ * that aborts does not end the processing of what it sent, so closing must not free a place.
  */
 export function createUploadGate(places: number, registry: Registry): UploadGate {
   let taken = 0;
@@ -39,14 +52,31 @@ export function createUploadGate(places: number, registry: Registry): UploadGate
     },
   });
   return {
-    enter(res) {
-      if (taken >= places) return false;
+    enter() {
+      if (taken >= places) return undefined;
       taken += 1;
-      res.once('close', () => (taken -= 1));
-      return true;
+      let claimed = false;
+      let left = false;
+      return {
+        claim() {
+          if (left) return false;
+          claimed = true;
+          return true;
+        },
+        get claimed() {
+          return claimed;
+        },
+        leave() {
+          if (left) return;
+          left = true;
+          taken -= 1;
+        },
+      };
     },
   };
 }
+
+type ReadFile = Omit<UploadedFile, 'signal' | 'place'>;
 
 /** Room for the multipart framing and a few small text parts around the file. */
 const FRAMING_ALLOWANCE_BYTES = 64 * 1024;
@@ -54,15 +84,37 @@ const MAX_FIELD_BYTES = 1024;
 const MAX_PARTS = 8;
 
 /**
- * The bytes of the file part. The validator has already refused a request without one, so
- * its absence here means the route lacks its fileUpload parser.
+ * Runs `work` on the bytes of the file part, holding the upload's place until it settles. The
+ * validator has already refused a request without the part, so its absence here means the
+ * route lacks its fileUpload parser: a wiring bug, not the client's.
  */
-export function uploadedBytes(req: Request): Buffer {
-  if (!req.uploadedFile) throw new AppError('general:bad_request', 'The file part is missing');
-  return req.uploadedFile.bytes;
+export async function withUploadedFile<T>(
+  req: Request,
+  work: (bytes: Buffer, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const upload = req.uploadedFile;
+  if (!upload) throw new Error('withUploadedFile() needs the fileUpload parser in front of it');
+  // The client left between the parser and here, and its place went with it.
+  if (!upload.place.claim()) throw new AppError('general:bad_request', 'The upload was abandoned');
+  try {
+    return await work(upload.bytes, upload.signal);
+  } finally {
+    req.uploadedFile = undefined;
+    upload.place.leave();
+  }
 }
 
-const isMultipart = (req: Request) =>
+/**
+ * Put behind the guards and the parser of an upload: a request refused there (401, 503, 413)
+ * has its body unread or half read, and Node would drain the rest to keep the connection
+ * alive. Closing it after the answer costs the client a reconnect and us no more reading.
+ */
+export const closeOnRefusal: ErrorRequestHandler = (error, _req, res, next) => {
+  res.set('Connection', 'close');
+  next(error);
+};
+
+export const isMultipart = (req: Request) =>
   (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
 
 /**
@@ -79,7 +131,8 @@ export function fileUpload(options: FileUploadOptions): RequestHandler {
       next();
       return;
     }
-    if (!options.gate.enter(res)) {
+    const place = options.gate.enter();
+    if (!place) {
       res.set('Connection', 'close');
       next(
         new AppError('system:overloaded', 'Too many uploads in progress; retry shortly', {
@@ -88,13 +141,23 @@ export function fileUpload(options: FileUploadOptions): RequestHandler {
       );
       return;
     }
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+      // Refused before its handler took the bytes (validation, an error): nothing holds them.
+      if (!place.claimed) place.leave();
+    });
     readUpload(req, res, options).then(
       ({ fields, file }) => {
         req.body = fields;
-        req.uploadedFile = file;
+        if (file) req.uploadedFile = { ...file, signal: gone.signal, place };
+        else place.leave();
         next();
       },
-      (error: unknown) => next(error),
+      (error: unknown) => {
+        place.leave();
+        next(error);
+      },
     );
   };
 }
@@ -103,7 +166,7 @@ function readUpload(
   req: Request,
   res: Response,
   options: FileUploadOptions,
-): Promise<{ fields: Record<string, string>; file: UploadedFile | undefined }> {
+): Promise<{ fields: Record<string, string>; file: ReadFile | undefined }> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -124,7 +187,7 @@ function readUpload(
     }
 
     const fields: Record<string, string> = {};
-    let file: UploadedFile | undefined;
+    let file: ReadFile | undefined;
     let fileRead: Promise<void> = Promise.resolve();
     let settled = false;
     let received = 0;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { argon2id, hash, verify } from 'argon2';
+import { processThreadPoolBudget } from '../../shared/threadpool-budget.ts';
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~20 ms, off the event loop). */
 const ARGON2_OPTIONS = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -10,9 +10,10 @@ const ARGON2_OPTIONS = { type: argon2id, memoryCost: 19_456, timeCost: 2, parall
  * its cores: four hashes at once on a 2-core machine starve the loop, and a full threadpool
  * also stalls fs and DNS work. So hashes queue for a slot, leaving a core and a thread free;
  * a login storm then waits in this queue (bounded by the stability layer) instead of
- * slowing every other request.
+ * slowing every other request. The pool is shared with image processing: threadPoolBudget
+ * splits it between the two.
  */
-const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(availableParallelism() - 1, 3));
+const MAX_CONCURRENT_HASHES = processThreadPoolBudget.hashes;
 let running = 0;
 const waiting: (() => void)[] = [];
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { Gauge, type Registry } from 'prom-client';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
 import { AppError } from '../../shared/errors/app-error.ts';
+import { processThreadPoolBudget } from '../../shared/threadpool-budget.ts';
 import type { ImageKindRules } from './user-images.kinds.ts';
 import { sniffImageFormat, type ImageFormat } from './user-images.sniff.ts';
 
@@ -24,26 +25,60 @@ export interface ProcessedImage {
 const invalidImage = (details: string, cause?: unknown) =>
   new AppError('file:invalid_image', details, { cause });
 
+const abandoned = () => new AppError('general:bad_request', 'The upload was abandoned');
+
 /**
  * Decodes, strips, resizes and re-encodes uploads with sharp. Its work runs on libuv's thread
  * pool, never on the event loop; on top of that at most `slots` images are processed at once,
- * each on one libvips thread, so an upload storm leaves a core to the event loop and other
- * requests keep their latency. Later uploads wait for a slot, bounded by the request timeout.
+ * each on one libvips thread, so an upload storm leaves a core to the event loop, and threads
+ * to argon2 and fs (threadPoolBudget). Later uploads wait for a slot, bounded by the request
+ * timeout; one whose client has gone (its signal aborted) leaves the queue at once.
  */
-export function createImageProcessor(options: { slots?: number } = {}) {
-  const slots = options.slots ?? Math.max(1, availableParallelism() - 1);
+export function createImageProcessor(options: { slots?: number; registry?: Registry } = {}) {
+  const slots = options.slots ?? processThreadPoolBudget.images;
   // Every upload is a different image: libvips' operation cache would only hold memory.
   sharp.cache(false);
   sharp.concurrency(1);
 
   let busy = 0;
   const waiting: (() => void)[] = [];
-  async function inSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (busy >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
-    else busy += 1;
+  if (options.registry) {
+    new Gauge({
+      name: 'image_processing_in_flight',
+      help: 'Images being processed or waiting for a processing slot, each holding its upload',
+      registers: [options.registry],
+      collect() {
+        this.set(busy + waiting.length);
+      },
+    });
+  }
+
+  async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw abandoned();
+    if (busy < slots) {
+      busy += 1;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const admit = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      const leave = () => {
+        waiting.splice(waiting.indexOf(admit), 1);
+        reject(abandoned());
+      };
+      waiting.push(admit);
+      signal?.addEventListener('abort', leave, { once: true });
+    });
+  }
+
+  async function inSlot<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    await takeSlot(signal);
     try {
       return await work();
     } finally {
+      // The slot passes straight to the next waiter, so `busy` only drops when none waits.
       const next = waiting.shift();
       if (next) next();
       else busy -= 1;
@@ -93,7 +128,13 @@ export function createImageProcessor(options: { slots?: number } = {}) {
 
   return {
     /** Throws file:unsupported_type (415) or file:invalid_image (400) for what it refuses. */
-    async process(input: Buffer, rules: ImageKindRules): Promise<ProcessedImage> {
+    async process(
+      input: Buffer,
+      rules: ImageKindRules,
+      signal?: AbortSignal,
+    ): Promise<ProcessedImage> {
+      // No type to name, and nothing to decode: an empty file is the extreme of a truncated one.
+      if (input.length === 0) throw invalidImage('The file is empty');
       const format = sniffImageFormat(input);
       if (!format) {
         throw new AppError(
@@ -101,7 +142,7 @@ export function createImageProcessor(options: { slots?: number } = {}) {
           'The file is not a JPEG, PNG, GIF or WebP image',
         );
       }
-      const bytes = await inSlot(() => transform(input, format, rules));
+      const bytes = await inSlot(() => transform(input, format, rules), signal);
       return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
   };

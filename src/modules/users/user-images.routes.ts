@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { uploadedBytes } from '../../http/middleware/file-upload.ts';
+import { withUploadedFile } from '../../http/middleware/file-upload.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import { currentAuth, requireSession } from '../auth/session/session.port.ts';
@@ -16,7 +16,11 @@ export function userImagesRoutes(images: UserImagesService) {
       'uploadProfileImage',
       async ({ req }) => ({
         status: 201,
-        body: { image_url: await images.upload(actorOf(req), 'profile', uploadedBytes(req)) },
+        body: {
+          image_url: await withUploadedFile(req, (bytes, signal) =>
+            images.upload(actorOf(req), 'profile', bytes, signal),
+          ),
+        },
       }),
       [requireSession],
     ),
@@ -34,7 +38,11 @@ export function userImagesRoutes(images: UserImagesService) {
       'uploadBannerImage',
       async ({ req }) => ({
         status: 201,
-        body: { image_url: await images.upload(actorOf(req), 'banner', uploadedBytes(req)) },
+        body: {
+          image_url: await withUploadedFile(req, (bytes, signal) =>
+            images.upload(actorOf(req), 'banner', bytes, signal),
+          ),
+        },
       }),
       [requireSession],
     ),

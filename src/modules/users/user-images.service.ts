@@ -24,8 +24,18 @@ export interface ImageActor {
 
 const WEBP = 'image/webp';
 
-const storeUnavailable = (cause: unknown) =>
-  new AppError('system:dependency_unavailable', 'The image store is unavailable', { cause });
+// Far above a healthy store's answer to a DELETE, far below the S3 client's own timeouts.
+const RELEASE_DELETE_TIMEOUT_MS = 2_000;
+
+async function storeCall(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    throw new AppError('system:dependency_unavailable', 'The image store is unavailable', {
+      cause: error,
+    });
+  }
+}
 // requireSession found the user a moment ago; a row gone since is a deleted account.
 const userGone = () => new AppError('auth:unauthorized', 'The account no longer exists');
 
@@ -35,14 +45,16 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
   /**
    * Deletes the object of a key nobody references any more. It runs after the change that
    * dropped the key has committed, so a failure cannot undo that change: the object is left
-   * for the orphan-blob cron, which finds every unreferenced image.
+   * for the orphan-blob cron, which finds every unreferenced image. The delete must happen
+   * under the key's lock (see `upload`), so it holds a database connection: its own short
+   * deadline keeps a store that hangs from holding that connection for the full S3 timeout.
    */
   async function release(key: string): Promise<void> {
     try {
       await withTransaction(deps.db.write, async (trx) => {
         await lockImageKey(trx, key);
         if (await isImageReferenced(trx, key)) return;
-        await deps.storage.public.delete(key);
+        await deps.storage.public.delete(key, AbortSignal.timeout(RELEASE_DELETE_TIMEOUT_MS));
       });
     } catch (error) {
       deps.logger.warn('unreferenced image left for the orphan-blob cron', { key, err: error });
@@ -54,14 +66,13 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
     actor: ImageActor,
     kind: ImageKind,
     key: string | null,
-    store?: () => Promise<void>,
+    ensureStored?: () => Promise<void>,
   ): Promise<string | null> {
     const { column } = imageKinds[kind];
     const previous = await withTransaction(deps.db.write, async (trx) => {
       if (key !== null) await lockImageKey(trx, key);
-      // The object is written under the key's lock, before the row names it: a failed write
-      // rolls back and leaves the previous image in place.
-      if (store) await store();
+      // A failure here rolls back and leaves the previous image in place.
+      if (ensureStored) await ensureStored();
       const user = await lockUserImages(trx, actor.userId);
       if (!user) throw userGone();
       if (key === null && user[column] === null) {
@@ -86,17 +97,33 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
   }
 
   return {
-    /** Stores the processed image and makes it the user's; returns its public URL. */
-    async upload(actor: ImageActor, kind: ImageKind, file: Buffer): Promise<string> {
-      const image = await processor.process(file, imageKinds[kind]);
+    /**
+     * Stores the processed image and makes it the user's; returns its public URL.
+     *
+     * The object is written before the transaction opens, so a slow or hanging store holds no
+     * database connection (the pool would run dry and take the whole API down with the store).
+     * Deleters (`release` here, the orphan-blob cron) delete an object only under its key's
+     * lock, after finding no row that names it. Between our write and our lock one of them may
+     * have deleted it, since another user's release can free this same content-addressed key.
+     * Once we hold the lock no deleter can act until we commit, and after the commit every one
+     * of them finds our row: so under the lock a HEAD that finds the object proves it stays,
+     * and a miss is put right from the bytes still in memory before the row names the key.
+     */
+    async upload(
+      actor: ImageActor,
+      kind: ImageKind,
+      file: Buffer,
+      signal?: AbortSignal,
+    ): Promise<string> {
+      const image = await processor.process(file, imageKinds[kind], signal);
       const key = storageKeys.userImage(image.sha256);
-      await swap(actor, kind, key, async () => {
-        try {
-          await deps.storage.public.put(key, image.bytes, WEBP);
-        } catch (error) {
-          throw storeUnavailable(error);
-        }
-      });
+      const put = () => deps.storage.public.put(key, image.bytes, WEBP);
+      await storeCall(put);
+      await swap(actor, kind, key, () =>
+        storeCall(async () => {
+          if (!(await deps.storage.public.exists(key))) await put();
+        }),
+      );
       return deps.storage.public.publicUrl(key)!;
     },
 

@@ -4,6 +4,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -24,8 +25,10 @@ export interface Bucket {
   put(key: string, body: Buffer | Uint8Array | string, contentType: string): Promise<void>;
   /** The whole object, or undefined when the key does not exist. */
   get(key: string): Promise<Buffer | undefined>;
-  /** Deleting a missing key succeeds, as in S3. */
-  delete(key: string): Promise<void>;
+  /** Whether the key exists, from a HEAD: no body is read. */
+  exists(key: string): Promise<boolean>;
+  /** Deleting a missing key succeeds, as in S3. `signal` cuts both attempts short. */
+  delete(key: string, signal?: AbortSignal): Promise<void>;
   deleteMany(keys: readonly string[]): Promise<void>;
   list(prefix: string): AsyncIterable<StoredObject>;
 }
@@ -97,8 +100,19 @@ function createBucket(client: S3Client, name: string): Bucket {
         throw error;
       }
     },
-    async delete(key) {
-      await client.send(new DeleteObjectCommand({ Bucket: name, Key: key }));
+    async exists(key) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: name, Key: key }));
+        return true;
+      } catch (error) {
+        if (isStatus(error, 404)) return false;
+        throw error;
+      }
+    },
+    async delete(key, signal) {
+      await client.send(new DeleteObjectCommand({ Bucket: name, Key: key }), {
+        abortSignal: signal,
+      });
     },
     async deleteMany(keys) {
       for (let i = 0; i < keys.length; i += DELETE_BATCH) {

@@ -53,6 +53,44 @@ export async function animatedGif(width: number, height: number, frames: number)
     .toBuffer();
 }
 
+/** An animated WebP of `frames` frames. */
+export async function animatedWebp(width: number, height: number, frames: number): Promise<Buffer> {
+  const stills = await Promise.all(
+    Array.from({ length: frames }, async () =>
+      (await pixels(width, height, nextSeed())).png().toBuffer(),
+    ),
+  );
+  return sharp(stills, { join: { animated: true } })
+    .webp({ delay: stills.map(() => 100) })
+    .toBuffer();
+}
+
+/**
+ * A GIF of a few hundred bytes whose `frames` frames each declare a `side`×`side` canvas: each
+ * frame alone is a modest image, all of them together a bomb. Every frame is a single pixel
+ * (LZW minimum code size 2: clear, index 0, end) on the canvas the screen descriptor declares.
+ * libvips reads the screen size only up to 2048 a side.
+ */
+export function gifFrameBomb(side: number, frames: number): Buffer {
+  const screen = Buffer.alloc(7);
+  screen.writeUInt16LE(side, 0);
+  screen.writeUInt16LE(side, 2);
+  screen[4] = 0x80; // a global colour table of two colours follows
+  const colours = Buffer.from([0, 0, 0, 255, 255, 255]);
+  const frame = Buffer.from([
+    ...[0x21, 0xf9, 0x04, 0x00, 0x0a, 0x00, 0x00, 0x00], // graphic control: 100 ms
+    ...[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0], // image descriptor: 1×1 at the origin
+    ...[0x02, 0x02, 0x44, 0x01, 0x00], // image data
+  ]);
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'ascii'),
+    screen,
+    colours,
+    ...Array.from({ length: frames }, () => frame),
+    Buffer.from([0x3b]),
+  ]);
+}
+
 /** A JPEG carrying GPS coordinates and a camera make in its EXIF block. */
 export async function jpegWithGps(width: number, height: number): Promise<Buffer> {
   return (await pixels(width, height, nextSeed()))
