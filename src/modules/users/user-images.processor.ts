@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
-import sharp from 'sharp';
-import type { Metadata } from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { AppError } from '../../shared/errors/app-error.ts';
 import { processThreadPoolBudget } from '../../shared/threadpool-budget.ts';
 import type { ImageKindRules } from './user-images.kinds.ts';
@@ -36,9 +35,16 @@ const abandoned = () => new AppError('general:bad_request', 'The upload was aban
  */
 export function createImageProcessor(options: { slots?: number; registry?: Registry } = {}) {
   const slots = options.slots ?? processThreadPoolBudget.images;
-  // Every upload is a different image: libvips' operation cache would only hold memory.
-  sharp.cache(false);
-  sharp.concurrency(1);
+  // Loaded with the first image, not at start: libvips costs ~25 MiB of resident memory, which
+  // an instance that never takes an upload has no use for.
+  let loading: Promise<(input: Buffer, options: SharpOptions) => Sharp> | undefined;
+  const loadSharp = () =>
+    (loading ??= import('sharp').then(({ default: library }) => {
+      // Every upload is a different image: libvips' operation cache would only hold memory.
+      library.cache(false);
+      library.concurrency(1);
+      return library;
+    }));
 
   let busy = 0;
   const waiting: (() => void)[] = [];
@@ -90,6 +96,7 @@ export function createImageProcessor(options: { slots?: number; registry?: Regis
     format: ImageFormat,
     rules: ImageKindRules,
   ): Promise<Buffer> {
+    const sharp = await loadSharp();
     let header: Metadata;
     try {
       // Only headers are read here, so no limit yet: the count below is checked against ours.
