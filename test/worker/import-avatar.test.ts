@@ -40,6 +40,10 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end(png);
     }
+    if (req.url === '/to-metadata') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+      return res.end();
+    }
     if (req.url === '/not-an-image') {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end('this is text, whatever the header says');
@@ -51,7 +55,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => avatars.once('listening', () => resolve()));
   avatarBase = `http://127.0.0.1:${(avatars.address() as AddressInfo).port}`;
 
-  const config = loadWorkerConfig(process.env);
+  // The explicit opt-in that lets the worker fetch from this test's server on 127.0.0.1.
+  const config = loadWorkerConfig({
+    ...process.env,
+    GOOGLE_AVATAR_HOSTS: '127.0.0.1',
+    OAUTH_AVATAR_ALLOW_LOOPBACK: 'true',
+  });
   db = createDatabase(config.database, 'import-avatar-test');
   storage = createStorage(config.storage);
   await storage.ensureBuckets();
@@ -90,9 +99,9 @@ const profileImage = async (userId: string) =>
   (await db.write<UserRow>('users').where({ id: userId }).first())?.profile_image ?? null;
 
 /** Publishes the import and waits until the consumer has finished it (acked, not retried). */
-async function importAvatar(userId: string, path: string): Promise<void> {
+async function importAvatar(userId: string, path: string, base = avatarBase): Promise<void> {
   const before = await runner.metric('worker_jobs_processed_total', durable);
-  await harness.publish('importAvatar', { user_id: userId, url: `${avatarBase}${path}` });
+  await harness.publish('importAvatar', { user_id: userId, url: `${base}${path}` });
   await eventually(
     'the import job to be processed',
     async () => (await runner.metric('worker_jobs_processed_total', durable)) > before || undefined,
@@ -113,6 +122,15 @@ describe('import-avatar consumer', () => {
     const { user } = await createUser({ db }, { password: null });
     await importAvatar(user.id, '/missing');
     await importAvatar(user.id, '/not-an-image');
+    expect(await profileImage(user.id)).toBeNull();
+    expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
+  });
+
+  it('When the avatar URL is outside the policy, then the job is done, not retried, and the account has no picture', async () => {
+    const { user } = await createUser({ db }, { password: null });
+    // A redirect to the metadata address, and a host name that is not on the allow-list.
+    await importAvatar(user.id, '/to-metadata');
+    await importAvatar(user.id, '/avatar.png', avatarBase.replace('127.0.0.1', 'localhost'));
     expect(await profileImage(user.id)).toBeNull();
     expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
   });

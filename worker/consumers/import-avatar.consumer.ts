@@ -1,4 +1,4 @@
-import { downloadAvatar } from '../../src/modules/oauth/oauth.avatar.ts';
+import { downloadAvatar, type AvatarHostPolicy } from '../../src/modules/oauth/oauth.avatar.ts';
 import { findById } from '../../src/modules/users/users.repository.ts';
 import { isAppError } from '../../src/shared/errors/app-error.ts';
 import { defineConsumer } from '../runner.ts';
@@ -22,8 +22,12 @@ const AVATAR_TIMEOUT_MS = 10_000;
  */
 export function createImportAvatarConsumer({
   db,
+  policy,
   importProfileImage,
-}: Pick<ConsumerDependencies, 'db'> & { importProfileImage: ProfileImageImporter }) {
+}: Pick<ConsumerDependencies, 'db'> & {
+  policy: AvatarHostPolicy;
+  importProfileImage: ProfileImageImporter;
+}) {
   return defineConsumer({
     job: 'importAvatar',
     async handle({ user_id, url }, ctx) {
@@ -34,6 +38,7 @@ export function createImportAvatarConsumer({
       const avatar = await downloadAvatar(url, {
         timeoutMs: AVATAR_TIMEOUT_MS,
         maxBytes: AVATAR_MAX_BYTES,
+        policy,
       });
       if (avatar.kind === 'unavailable') {
         ctx.logger.warn('provider avatar not imported', { user_id, reason: avatar.reason });
