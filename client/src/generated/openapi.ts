@@ -525,6 +525,8 @@ export interface paths {
      *     that is not configured on this server answers `404 general:not_found`, as do its login
      *     and link. The browser must send its cookies here and on the login or link call that
      *     follows: the state only works for the `anonymous_user_id` it was issued to.
+     *     `flow=link` needs a session (`401 auth:unauthorized` without one) and its state only
+     *     works in `oauthLink` for the same signed-in user (`400 oauth:invalid_state` otherwise).
      */
     get: operations['oauthAuthorize'];
     put?: never;
@@ -2403,6 +2405,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
