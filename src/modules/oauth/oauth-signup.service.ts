@@ -26,16 +26,36 @@ const pendingInvalid = () =>
     'oauth:pending_signup_invalid',
     'The sign-up expired; sign in with the provider again',
   );
+/**
+ * How long a used pending token still signs in: enough for a client to retry a
+ * complete-signup whose answer it lost, short enough that a leaked token is no standing way
+ * in after a password reset or a sign-out everywhere, which know nothing of the token.
+ */
+const RETRY_AFTER_SUCCESS_MS = 60_000;
 const handleTaken = () => new AppError('user:handle_already_exists', 'The handle is already taken');
 
 export function createOAuthSignupService(deps: OAuthSignupDependencies) {
   const redis = deps.redis.session;
 
   /**
-   * The account this pending sign-up already created. A token is no second factor: once the
-   * account has TOTP, a retry no longer signs in, and the owner goes through oauthLogin.
+   * The account this pending sign-up already created, while the token may still sign in to it.
+   * A token is no second factor: once the account has TOTP, a retry no longer signs in, and
+   * the owner goes through oauthLogin. Nor does it outlive the provider account's link: after
+   * an unlink (which ends the account's other sessions) the token proves nothing any more.
    */
   async function existingAccount(signup: PendingSignup, userId: string): Promise<CompletedSignup> {
+    if (
+      signup.completed_at !== undefined &&
+      Date.now() - signup.completed_at > RETRY_AFTER_SUCCESS_MS
+    ) {
+      throw pendingInvalid();
+    }
+    const connection = await findConnection(
+      deps.db.write,
+      signup.provider,
+      signup.provider_user_id,
+    );
+    if (connection?.user_id !== userId) throw pendingInvalid();
     const user = await findById(deps.db.write, userId);
     if (!user || user.totp_enabled_at !== null) throw pendingInvalid();
     return { userId, summary: `Logged in with ${providerLabels[signup.provider]}` };
@@ -90,8 +110,8 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
   return {
     /**
      * Turns a pending OAuth sign-up into an account with the chosen handle. Idempotent: a
-     * retry after success (the answer lost, or a concurrent double submit) signs in to the
-     * same account. A taken handle leaves the token usable for another try.
+     * retry within a minute of success (the answer lost, or a concurrent double submit) signs
+     * in to the same account. A taken handle leaves the token usable for another try.
      */
     async complete(input: {
       pendingToken: string;
