@@ -36,6 +36,20 @@ beforeAll(async () => {
     .png()
     .toBuffer();
   avatars = createServer((req, res) => {
+    const ownImageFor = /^\/set-own-image-first\/(.+)$/.exec(req.url ?? '')?.[1];
+    if (ownImageFor !== undefined) {
+      // The owner sets a picture while the worker is downloading: after the consumer's check,
+      // before its swap.
+      void db
+        .write('users')
+        .where({ id: ownImageFor })
+        .update({ profile_image: 'user-images/own.webp' })
+        .then(() => {
+          res.writeHead(200, { 'content-type': 'image/png' });
+          res.end(png);
+        });
+      return undefined;
+    }
     if (req.url === '/avatar.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end(png);
@@ -142,5 +156,12 @@ describe('import-avatar consumer', () => {
     );
     await importAvatar(user.id, '/avatar.png');
     expect(await profileImage(user.id)).toBe('user-images/own.webp');
+  });
+
+  it('When the user sets a profile image while the avatar downloads, then their image survives', async () => {
+    const { user } = await createUser({ db }, { password: null });
+    await importAvatar(user.id, `/set-own-image-first/${user.id}`);
+    expect(await profileImage(user.id)).toBe('user-images/own.webp');
+    expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
   });
 });

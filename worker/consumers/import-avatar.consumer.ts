@@ -6,10 +6,11 @@ import type { ConsumerDependencies } from './dependencies.ts';
 
 /**
  * The image pipeline's entry for a profile image that arrives as bytes: it validates,
- * re-encodes and stores the image and sets it as the user's profile image, throwing
+ * re-encodes and stores the image and sets it as the user's profile image unless the user has
+ * one by then (checked under the row lock; false when it did not), throwing
  * file:unsupported_type or file:invalid_image for what it refuses.
  */
-export type ProfileImageImporter = (userId: string, image: Buffer) => Promise<void>;
+export type ProfileImageImporter = (userId: string, image: Buffer) => Promise<boolean>;
 
 /** The profile image upload limit (SPEC §7). */
 const AVATAR_MAX_BYTES = 4 * 1024 * 1024;
@@ -33,7 +34,8 @@ export function createImportAvatarConsumer({
     async handle({ user_id, url }, ctx) {
       // The primary: the job is published right after the sign-up commits.
       const user = await findById(db.write, user_id);
-      // Deleted, or a picture the owner uploaded before the job ran, which wins.
+      // Deleted, or a picture the owner uploaded before the job ran, which wins. This only
+      // saves the download: one uploaded during it is kept by the importer's own check.
       if (!user || user.profile_image !== null) return;
       const avatar = await downloadAvatar(url, {
         timeoutMs: AVATAR_TIMEOUT_MS,
@@ -45,7 +47,12 @@ export function createImportAvatarConsumer({
         return;
       }
       try {
-        await importProfileImage(user_id, avatar.bytes);
+        if (!(await importProfileImage(user_id, avatar.bytes))) {
+          ctx.logger.info('provider avatar not imported', {
+            user_id,
+            reason: 'image set meanwhile',
+          });
+        }
       } catch (error) {
         // The pipeline refused the file (not an image, a decompression bomb): the same bytes
         // would be refused on every retry.

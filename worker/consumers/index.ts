@@ -35,9 +35,8 @@ export async function createConsumers(deps: ConsumerDependencies): Promise<Consu
       db: deps.db,
       policy: deps.config.avatarImport,
       // No request, so no IP: the action log names the user as the actor.
-      importProfileImage: async (userId, image) => {
-        await userImages.upload({ userId, ip: null }, 'profile', image);
-      },
+      importProfileImage: (userId, image) =>
+        userImages.uploadIfEmpty({ userId, ip: null }, 'profile', image),
     }),
   ];
 }

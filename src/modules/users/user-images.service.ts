@@ -49,21 +49,27 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
     }
   }
 
-  /** Points the user's column at `key` (or at nothing), logs and reindexes; returns the old key. */
+  /**
+   * Points the user's column at `key` (or at nothing), logs and reindexes; returns the old key.
+   * With `onlyIfEmpty` it changes nothing when the user has an image by the time the row is
+   * locked, and returns undefined: a check made before this transaction would let an image
+   * set in between be overwritten.
+   */
   async function swap(
     actor: ImageActor,
     kind: ImageKind,
     key: string | null,
-    store?: () => Promise<void>,
-  ): Promise<string | null> {
+    options: { store?: () => Promise<void>; onlyIfEmpty?: boolean } = {},
+  ): Promise<string | null | undefined> {
     const { column } = imageKinds[kind];
     const previous = await withTransaction(deps.db.write, async (trx) => {
       if (key !== null) await lockImageKey(trx, key);
       // The object is written under the key's lock, before the row names it: a failed write
       // rolls back and leaves the previous image in place.
-      if (store) await store();
+      if (options.store) await options.store();
       const user = await lockUserImages(trx, actor.userId);
       if (!user) throw userGone();
+      if (options.onlyIfEmpty && user[column] !== null) return undefined;
       if (key === null && user[column] === null) {
         throw new AppError('general:not_found', `There is no ${kind} image to remove`);
       }
@@ -80,24 +86,51 @@ export function createUserImagesService(deps: UserImagesDependencies, processor:
       await enqueueJob(trx, 'indexUser', { user_id: actor.userId, action: 'index' });
       return user[column];
     });
+    if (previous === undefined) {
+      // The object was stored for nothing, unless another row names the same bytes.
+      if (key !== null) await release(key);
+      return undefined;
+    }
     await snapshots.invalidate(actor.userId);
     if (previous !== null && previous !== key) await release(previous);
     return previous;
   }
 
-  return {
-    /** Stores the processed image and makes it the user's; returns its public URL. */
-    async upload(actor: ImageActor, kind: ImageKind, file: Buffer): Promise<string> {
-      const image = await processor.process(file, imageKinds[kind]);
-      const key = storageKeys.userImage(image.sha256);
-      await swap(actor, kind, key, async () => {
+  /** Processes and stores the image, then swaps it in; `swapped` says whether it did. */
+  async function store(
+    actor: ImageActor,
+    kind: ImageKind,
+    file: Buffer,
+    onlyIfEmpty: boolean,
+  ): Promise<{ key: string; swapped: boolean }> {
+    const image = await processor.process(file, imageKinds[kind]);
+    const key = storageKeys.userImage(image.sha256);
+    const previous = await swap(actor, kind, key, {
+      onlyIfEmpty,
+      store: async () => {
         try {
           await deps.storage.public.put(key, image.bytes, WEBP);
         } catch (error) {
           throw storeUnavailable(error);
         }
-      });
+      },
+    });
+    return { key, swapped: previous !== undefined };
+  }
+
+  return {
+    /** Stores the processed image and makes it the user's; returns its public URL. */
+    async upload(actor: ImageActor, kind: ImageKind, file: Buffer): Promise<string> {
+      const { key } = await store(actor, kind, file, false);
       return deps.storage.public.publicUrl(key)!;
+    },
+
+    /**
+     * Like upload, for an image nobody chose just now (an imported avatar): the user's own
+     * image, if they have one when the row is locked, wins. Returns whether it was set.
+     */
+    async uploadIfEmpty(actor: ImageActor, kind: ImageKind, file: Buffer): Promise<boolean> {
+      return (await store(actor, kind, file, true)).swapped;
     },
 
     async remove(actor: ImageActor, kind: ImageKind): Promise<void> {
