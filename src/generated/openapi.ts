@@ -497,8 +497,9 @@ export interface paths {
      *     verified email, display name and connection; no password) with the chosen handle, and
      *     logs in. The provider's avatar becomes the profile image in the background; an avatar
      *     that cannot be imported leaves the account without one. Retrying with the same pending
-     *     token after success logs in to the same account (idempotent) until the token expires or
-     *     the account turns on TOTP. A taken handle answers `409 user:handle_already_exists` and
+     *     token within 60 seconds of success logs in to the same account (idempotent), unless the
+     *     account has turned on TOTP or the provider account is no longer linked to it. A taken
+     *     handle answers `409 user:handle_already_exists` and
      *     the token stays usable; an address registered meanwhile by a password account answers
      *     `409 oauth:email_already_exists`. An unknown or expired pending token answers
      *     `400 oauth:pending_signup_invalid`.

@@ -7,7 +7,7 @@ import {
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from '../auth/auth.service.ts';
-import type { OAuthSignupService } from './oauth-signup.service.ts';
+import type { OAuthSignupService } from './oauth.signup.service.ts';
 import type { OAuthService } from './oauth.service.ts';
 
 export function oauthRoutes(oauth: OAuthService, signups: OAuthSignupService, auth: AuthService) {
