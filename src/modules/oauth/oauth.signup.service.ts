@@ -61,6 +61,17 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
     return { userId, summary: `Logged in with ${providerLabels[signup.provider]}` };
   }
 
+  /** The account this sign-up created, if a concurrent request completed it. */
+  async function completedMeanwhile(signup: PendingSignup): Promise<string | undefined> {
+    const connection = await findConnection(
+      deps.db.write,
+      signup.provider,
+      signup.provider_user_id,
+    );
+    const owner = connection && (await findById(deps.db.write, connection.user_id));
+    return owner?.email === signup.email ? owner.id : undefined;
+  }
+
   /** Creates the account, its connection, its log, index and avatar jobs as one unit. */
   async function createAccount(
     signup: PendingSignup,
@@ -121,7 +132,12 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
       const signup = await findPendingSignup(redis, input.pendingToken);
       if (!signup) throw pendingInvalid();
       if (signup.user_id !== undefined) return existingAccount(signup, signup.user_id);
-      if (isReservedHandle(input.handle) || (await handleExists(deps.db.write, input.handle))) {
+      if (isReservedHandle(input.handle)) throw handleTaken();
+      if (await handleExists(deps.db.write, input.handle)) {
+        // Taken, perhaps by this very sign-up, completed by a concurrent request since the
+        // token was read: then its account is the answer.
+        const owner = await completedMeanwhile(signup);
+        if (owner !== undefined) return existingAccount(signup, owner);
         throw handleTaken();
       }
 
@@ -130,13 +146,8 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
         // The insert waited for whichever transaction took the handle or the address. That may
         // be this very sign-up, completed by a concurrent request (or by one whose mark on the
         // token was lost): then its account is the answer.
-        const connection = await findConnection(
-          deps.db.write,
-          signup.provider,
-          signup.provider_user_id,
-        );
-        const owner = connection && (await findById(deps.db.write, connection.user_id));
-        if (owner?.email === signup.email) return existingAccount(signup, owner.id);
+        const owner = await completedMeanwhile(signup);
+        if (owner !== undefined) return existingAccount(signup, owner);
         if (await handleExists(deps.db.write, input.handle)) throw handleTaken();
         throw new AppError(
           'oauth:email_already_exists',
