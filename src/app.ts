@@ -49,7 +49,7 @@ import { createHealthService } from './modules/health/health.service.ts';
 import { metricsRoutes } from './modules/metrics/metrics.routes.ts';
 import { oauthRoutes } from './modules/oauth/oauth.routes.ts';
 import { createOAuthService } from './modules/oauth/oauth.service.ts';
-import { createOAuthSignupService } from './modules/oauth/oauth-signup.service.ts';
+import { createOAuthSignupService } from './modules/oauth/oauth.signup.service.ts';
 import { postsRoutes } from './modules/posts/posts.routes.ts';
 import { createPostsService } from './modules/posts/posts.service.ts';
 import { searchRoutes } from './modules/search/search.routes.ts';

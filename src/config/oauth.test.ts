@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './env-schema.ts';
 import { loadServerConfig } from './server.ts';
+import { loadWorkerConfig } from './worker.ts';
 import { productionEnv } from '../../test/support/production-env.ts';
 
 function problemsOf(load: () => unknown): string[] {
@@ -64,5 +65,46 @@ describe('OAuth configuration', () => {
       'GOOGLE_TOKEN_URL',
       'OAUTH_PENDING_SIGNUP_TTL_MINUTES',
     ]);
+  });
+
+  it('When an enabled provider has a plain-http endpoint in production, then each one is named', () => {
+    const problems = problemsOf(() =>
+      loadServerConfig({
+        ...productionEnv,
+        GOOGLE_CLIENT_ID: 'id',
+        GOOGLE_CLIENT_SECRET: 'secret',
+        GOOGLE_REDIRECT_URI: 'https://app.example.com/oauth/google/callback',
+        GOOGLE_TOKEN_URL: 'http://oauth2.example.com/token',
+        GITHUB_CLIENT_ID: 'id',
+        GITHUB_CLIENT_SECRET: 'secret',
+        GITHUB_REDIRECT_URI: 'https://app.example.com/oauth/github/callback',
+        GITHUB_AUTH_URL: 'http://github.example.com/login/oauth/authorize',
+        GITHUB_API_URL: 'http://api.github.example.com',
+      }),
+    );
+    expect(problems).toEqual([
+      'GOOGLE_TOKEN_URL: must be an https URL in production',
+      'GITHUB_AUTH_URL: must be an https URL in production',
+      'GITHUB_API_URL: must be an https URL in production',
+    ]);
+  });
+
+  it('When a provider endpoint is plain http outside production, then it is accepted, as tests need', () => {
+    const config = loadServerConfig({
+      GOOGLE_CLIENT_ID: 'id',
+      GOOGLE_CLIENT_SECRET: 'secret',
+      GOOGLE_TOKEN_URL: 'http://127.0.0.1:9000/token',
+    });
+    expect(config.oauth.providers.google?.tokenUrl).toBe('http://127.0.0.1:9000/token');
+  });
+
+  it('When the worker is configured, then the avatar hosts of both providers are the allow-list, and the loopback opt-in is refused in production', () => {
+    expect(loadWorkerConfig(productionEnv).avatarImport).toEqual({
+      hosts: ['*.googleusercontent.com', 'avatars.githubusercontent.com'],
+      allowLoopback: false,
+    });
+    expect(
+      problemsOf(() => loadWorkerConfig({ ...productionEnv, OAUTH_AVATAR_ALLOW_LOOPBACK: 'true' })),
+    ).toEqual(['OAUTH_AVATAR_ALLOW_LOOPBACK: is for tests and refused in production']);
   });
 });

@@ -1,4 +1,10 @@
-import { optionalStr, positiveInt, url, type ParsedEnv } from './env-schema.ts';
+import {
+  optionalStr,
+  positiveInt,
+  url,
+  type ParsedEnv,
+  type RuntimeEnvironment,
+} from './env-schema.ts';
 import type { OAuthProvider } from '../shared/db/rows.ts';
 
 /**
@@ -46,8 +52,21 @@ const PROVIDER_TIMEOUT_MS = 10_000;
 /** How long the browser has to come back from the provider (SPEC §4: 5 minutes). */
 const STATE_TTL_SECONDS = 300;
 
-export function buildOAuthConfig(e: ParsedEnv<typeof oauthEnvSpec>) {
+export function buildOAuthConfig(e: ParsedEnv<typeof oauthEnvSpec>, runtime: RuntimeEnvironment) {
   const problems: string[] = [];
+  /**
+   * The token endpoint gets the client secret and the code, the profile endpoint the access
+   * token: in production neither goes over plain http. Tests and local stacks use local servers.
+   */
+  const requireHttps = (variables: (keyof typeof oauthEnvSpec)[]) => {
+    if (runtime !== 'production') return;
+    for (const variable of variables) {
+      const value = e[variable];
+      if (typeof value === 'string' && new URL(value).protocol !== 'https:') {
+        problems.push(`${variable}: must be an https URL in production`);
+      }
+    }
+  };
   const provider = (
     prefix: 'GOOGLE' | 'GITHUB',
     endpoints: Pick<OAuthProviderConfig, 'authUrl' | 'tokenUrl' | 'profileUrl'>,
@@ -62,6 +81,11 @@ export function buildOAuthConfig(e: ParsedEnv<typeof oauthEnvSpec>) {
     if (redirectUri === undefined) {
       problems.push(`${prefix}_REDIRECT_URI: is required when ${prefix}_CLIENT_ID is set`);
     }
+    const endpointVariables: (keyof typeof oauthEnvSpec)[] =
+      prefix === 'GOOGLE'
+        ? ['GOOGLE_AUTH_URL', 'GOOGLE_TOKEN_URL', 'GOOGLE_USERINFO_URL']
+        : ['GITHUB_AUTH_URL', 'GITHUB_TOKEN_URL', 'GITHUB_API_URL'];
+    requireHttps(endpointVariables);
     if (clientSecret === undefined || redirectUri === undefined) return undefined;
     return { clientId, clientSecret, redirectUri, ...endpoints };
   };

@@ -120,7 +120,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (problems.length > 0) throw new ConfigError(problems);
   const shared = buildSharedConfig(e, runtime);
   problems.push(...shared.problems);
-  const oauth = buildOAuthConfig(e);
+  const oauth = buildOAuthConfig(e, runtime);
   problems.push(...oauth.problems);
   if (runtime === 'production') {
     if (e.CORS_ALLOWED_ORIGINS.length === 0) {

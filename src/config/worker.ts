@@ -1,6 +1,7 @@
 import {
   bool,
   ConfigError,
+  list,
   optionalStr,
   parseEnv,
   port,
@@ -27,6 +28,10 @@ export const workerEnvSpec = {
   CRON_SITEMAP_SCHEDULE: { schema: str(), default: '0 3 * * 0' },
   CRON_ORPHAN_BLOBS_SCHEDULE: { schema: str(), default: '0 5 * * 5' },
   ACTION_LOG_RETENTION_DAYS: { schema: positiveInt(), default: '365' },
+  // The hosts each provider serves avatars from; the import job fetches from nowhere else.
+  GOOGLE_AVATAR_HOSTS: { schema: list(), default: '*.googleusercontent.com' },
+  GITHUB_AVATAR_HOSTS: { schema: list(), default: 'avatars.githubusercontent.com' },
+  OAUTH_AVATAR_ALLOW_LOOPBACK: { schema: bool(), default: 'false' },
 };
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -34,7 +39,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const { values: e, problems } = parseEnv(workerEnvSpec, env, runtime);
   if (problems.length > 0) throw new ConfigError(problems);
   const shared = buildSharedConfig(e, runtime);
-  if (shared.problems.length > 0) throw new ConfigError(shared.problems);
+  const configProblems = [...shared.problems];
+  if (e.OAUTH_AVATAR_ALLOW_LOOPBACK && runtime === 'production') {
+    configProblems.push('OAUTH_AVATAR_ALLOW_LOOPBACK: is for tests and refused in production');
+  }
+  if (configProblems.length > 0) throw new ConfigError(configProblems);
   return {
     ...shared.config,
     smtp: {
@@ -59,6 +68,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       },
     },
     actionLogRetentionDays: e.ACTION_LOG_RETENTION_DAYS,
+    avatarImport: {
+      // One list: the job carries the URL, and a redirect may cross between providers' CDNs.
+      hosts: [...e.GOOGLE_AVATAR_HOSTS, ...e.GITHUB_AVATAR_HOSTS].map((host) => host.toLowerCase()),
+      allowLoopback: e.OAUTH_AVATAR_ALLOW_LOOPBACK,
+    },
   };
 }
 

@@ -497,8 +497,9 @@ export interface paths {
      *     verified email, display name and connection; no password) with the chosen handle, and
      *     logs in. The provider's avatar becomes the profile image in the background; an avatar
      *     that cannot be imported leaves the account without one. Retrying with the same pending
-     *     token after success logs in to the same account (idempotent) until the token expires or
-     *     the account turns on TOTP. A taken handle answers `409 user:handle_already_exists` and
+     *     token within 60 seconds of success logs in to the same account (idempotent), unless the
+     *     account has turned on TOTP or the provider account is no longer linked to it. A taken
+     *     handle answers `409 user:handle_already_exists` and
      *     the token stays usable; an address registered meanwhile by a password account answers
      *     `409 oauth:email_already_exists`. An unknown or expired pending token answers
      *     `400 oauth:pending_signup_invalid`.
@@ -525,6 +526,8 @@ export interface paths {
      *     that is not configured on this server answers `404 general:not_found`, as do its login
      *     and link. The browser must send its cookies here and on the login or link call that
      *     follows: the state only works for the `anonymous_user_id` it was issued to.
+     *     `flow=link` needs a session (`401 auth:unauthorized` without one) and its state only
+     *     works in `oauthLink` for the same signed-in user (`400 oauth:invalid_state` otherwise).
      */
     get: operations['oauthAuthorize'];
     put?: never;
@@ -2403,6 +2406,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];

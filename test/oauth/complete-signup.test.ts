@@ -147,6 +147,46 @@ describe('POST /v0/auth/complete-signup', () => {
     expect(retry.error).toMatchObject({ status: 400, code: 'oauth:pending_signup_invalid' });
   });
 
+  it('When the provider account was unlinked after sign-up, then a retry of the token no longer signs in', async () => {
+    const { app } = harness;
+    const token = await pendingSignup(app);
+    const handle = uniqueHandle('k');
+    const owner = clientFor(app);
+    expect((await complete(app, token, handle, owner)).response.status).toBe(204);
+    // A second connection, so that Google is not the last way in and may be unlinked.
+    const { code, state } = await authorizeAt(harness, owner, 'github', githubIdentity(), 'link');
+    await owner.POST('/v0/auth/oauth/{provider}/link', {
+      params: { path: { provider: 'github' } },
+      body: { code, state },
+    });
+    const unlinked = await owner.POST('/v0/auth/oauth/connections/unlink', {
+      body: { provider: 'google' },
+    });
+    expect(unlinked.response.status).toBe(204);
+
+    const retry = clientFor(app);
+    const answer = await complete(app, token, handle, retry);
+    expect(answer.error).toMatchObject({ status: 400, code: 'oauth:pending_signup_invalid' });
+    expect((await retry.GET('/v0/user/me')).response.status).toBe(401);
+  });
+
+  it('When the retry comes after the minute a used token is good for, then it no longer signs in', async () => {
+    const { app } = harness;
+    const token = await pendingSignup(app);
+    const handle = uniqueHandle('w');
+    expect((await complete(app, token, handle)).response.status).toBe(204);
+    // The minute passes: the record's completion time is moved back, its expiry kept.
+    const redis = app.deps.redis.session;
+    const record = JSON.parse((await redis.get(pendingKey(token)))!) as { completed_at: number };
+    record.completed_at -= 61_000;
+    await redis.set(pendingKey(token), JSON.stringify(record), 'KEEPTTL');
+
+    const retry = clientFor(app);
+    const answer = await complete(app, token, handle, retry);
+    expect(answer.error).toMatchObject({ status: 400, code: 'oauth:pending_signup_invalid' });
+    expect((await retry.GET('/v0/user/me')).response.status).toBe(401);
+  });
+
   it('When the provider has an avatar, then the new account gets an import job with its URL in the sign-up transaction', async () => {
     const { app } = harness;
     const identity = googleIdentity({

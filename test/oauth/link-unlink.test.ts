@@ -88,6 +88,37 @@ describe('linking', () => {
     });
     expect(answer.error).toMatchObject({ status: 401, code: 'auth:unauthorized' });
   });
+
+  it("When a link state started by one user is finished in another user's session, then it answers 400 oauth:invalid_state and nothing is linked", async () => {
+    const attacker = await passwordUser();
+    const victim = await passwordUser();
+    const identity = googleIdentity();
+    const { code, state } = await authorizeAt(harness, attacker.client, 'google', identity, 'link');
+    // The anonymous id is the client's to set: the victim's browser is given the attacker's,
+    // so only the user binding is left to refuse the state.
+    const anonymous = (await attacker.client.cookieJar!.getCookies(harness.app.baseUrl)).find(
+      (cookie) => cookie.key === 'anonymous_user_id',
+    );
+    await victim.client.cookieJar!.setCookie(anonymous!.toString(), harness.app.baseUrl);
+
+    const answer = await victim.client.POST('/v0/auth/oauth/{provider}/link', {
+      params: { path: { provider: 'google' } },
+      body: { code, state },
+    });
+
+    expect(answer.error).toMatchObject({ status: 400, code: 'oauth:invalid_state' });
+    expect((await victim.client.GET('/v0/auth/oauth/connections')).data).toEqual({
+      connections: [],
+    });
+    expect(await actionLogsOf(harness.app, victim.user.id, 'oauth:link')).toEqual([]);
+  });
+
+  it('When authorize is asked for a link without a session, then it answers 401 auth:unauthorized', async () => {
+    const answer = await clientFor(harness.app).GET('/v0/auth/oauth/{provider}/authorize', {
+      params: { path: { provider: 'google' }, query: { flow: 'link' } },
+    });
+    expect(answer.error).toMatchObject({ status: 401, code: 'auth:unauthorized' });
+  });
 });
 
 describe('unlinking', () => {

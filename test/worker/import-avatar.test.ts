@@ -36,9 +36,27 @@ beforeAll(async () => {
     .png()
     .toBuffer();
   avatars = createServer((req, res) => {
+    const ownImageFor = /^\/set-own-image-first\/(.+)$/.exec(req.url ?? '')?.[1];
+    if (ownImageFor !== undefined) {
+      // The owner sets a picture while the worker is downloading: after the consumer's check,
+      // before its swap.
+      void db
+        .write('users')
+        .where({ id: ownImageFor })
+        .update({ profile_image: 'user-images/own.webp' })
+        .then(() => {
+          res.writeHead(200, { 'content-type': 'image/png' });
+          res.end(png);
+        });
+      return undefined;
+    }
     if (req.url === '/avatar.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end(png);
+    }
+    if (req.url === '/to-metadata') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+      return res.end();
     }
     if (req.url === '/not-an-image') {
       res.writeHead(200, { 'content-type': 'image/png' });
@@ -51,7 +69,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => avatars.once('listening', () => resolve()));
   avatarBase = `http://127.0.0.1:${(avatars.address() as AddressInfo).port}`;
 
-  const config = loadWorkerConfig(process.env);
+  // The explicit opt-in that lets the worker fetch from this test's server on 127.0.0.1.
+  const config = loadWorkerConfig({
+    ...process.env,
+    GOOGLE_AVATAR_HOSTS: '127.0.0.1',
+    OAUTH_AVATAR_ALLOW_LOOPBACK: 'true',
+  });
   db = createDatabase(config.database, 'import-avatar-test');
   storage = createStorage(config.storage);
   await storage.ensureBuckets();
@@ -90,9 +113,9 @@ const profileImage = async (userId: string) =>
   (await db.write<UserRow>('users').where({ id: userId }).first())?.profile_image ?? null;
 
 /** Publishes the import and waits until the consumer has finished it (acked, not retried). */
-async function importAvatar(userId: string, path: string): Promise<void> {
+async function importAvatar(userId: string, path: string, base = avatarBase): Promise<void> {
   const before = await runner.metric('worker_jobs_processed_total', durable);
-  await harness.publish('importAvatar', { user_id: userId, url: `${avatarBase}${path}` });
+  await harness.publish('importAvatar', { user_id: userId, url: `${base}${path}` });
   await eventually(
     'the import job to be processed',
     async () => (await runner.metric('worker_jobs_processed_total', durable)) > before || undefined,
@@ -117,6 +140,15 @@ describe('import-avatar consumer', () => {
     expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
   });
 
+  it('When the avatar URL is outside the policy, then the job is done, not retried, and the account has no picture', async () => {
+    const { user } = await createUser({ db }, { password: null });
+    // A redirect to the metadata address, and a host name that is not on the allow-list.
+    await importAvatar(user.id, '/to-metadata');
+    await importAvatar(user.id, '/avatar.png', avatarBase.replace('127.0.0.1', 'localhost'));
+    expect(await profileImage(user.id)).toBeNull();
+    expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
+  });
+
   it('When the user already has a profile image, then the avatar does not replace it', async () => {
     const { user } = await createUser(
       { db },
@@ -124,5 +156,12 @@ describe('import-avatar consumer', () => {
     );
     await importAvatar(user.id, '/avatar.png');
     expect(await profileImage(user.id)).toBe('user-images/own.webp');
+  });
+
+  it('When the user sets a profile image while the avatar downloads, then their image survives', async () => {
+    const { user } = await createUser({ db }, { password: null });
+    await importAvatar(user.id, `/set-own-image-first/${user.id}`);
+    expect(await profileImage(user.id)).toBe('user-images/own.webp');
+    expect(await runner.metric('worker_jobs_failed_total', durable)).toBe(0);
   });
 });

@@ -33,10 +33,10 @@ export async function createConsumers(deps: ConsumerDependencies): Promise<Consu
     createDeleteContentConsumer(deps),
     createImportAvatarConsumer({
       db: deps.db,
+      policy: deps.config.avatarImport,
       // No request, so no IP: the action log names the user as the actor.
-      importProfileImage: async (userId, image) => {
-        await userImages.upload({ userId, ip: null }, 'profile', image);
-      },
+      importProfileImage: (userId, image) =>
+        userImages.uploadIfEmpty({ userId, ip: null }, 'profile', image),
     }),
   ];
 }

@@ -322,6 +322,7 @@ export interface ErrorCodes {
     | 'system:dependency_unavailable';
   oauthAuthorize:
     | 'general:validation_error'
+    | 'auth:unauthorized'
     | 'system:internal_error'
     | 'general:not_found'
     | 'system:overloaded'

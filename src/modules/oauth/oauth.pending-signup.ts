@@ -4,9 +4,9 @@ import { redisKeys } from '../../shared/constants/redis-keys.ts';
 import type { OAuthProvider } from '../../shared/db/rows.ts';
 
 /**
- * A provider identity with no account yet, waiting for its handle. `user_id` is set once the
- * account exists: the token then signs in to that account until it expires, so a client that
- * lost the answer to its complete-signup can retry.
+ * A provider identity with no account yet, waiting for its handle. `user_id` and
+ * `completed_at` (epoch ms) are set once the account exists: the token then signs in to that
+ * account for a short while, so a client that lost the answer to its complete-signup can retry.
  */
 export interface PendingSignup {
   provider: OAuthProvider;
@@ -15,6 +15,7 @@ export interface PendingSignup {
   display_name: string | null;
   avatar_url: string | null;
   user_id?: string;
+  completed_at?: number;
 }
 
 const keyOf = (token: string) =>
@@ -49,7 +50,7 @@ export async function markPendingSignupCompleted(
   await redis.call(
     'SET',
     keyOf(token),
-    JSON.stringify({ ...signup, user_id: userId }),
+    JSON.stringify({ ...signup, user_id: userId, completed_at: Date.now() }),
     'XX',
     'KEEPTTL',
   );

@@ -8,7 +8,6 @@ import { authorizationUrl, exchangeCode } from './oauth.token.ts';
 
 /** A configured provider: the one generic code + PKCE client with the provider's profile call. */
 export interface EnabledProvider {
-  name: OAuthProvider;
   label: string;
   authorizationUrl(state: string, codeChallenge: string): string;
   /** Exchanges the code and reads the account it was issued for. */
@@ -42,7 +41,6 @@ export function createOAuthProviders(config: OAuthConfig, userAgent: string) {
         );
       }
       return {
-        name,
         label: providerLabels[name],
         authorizationUrl: (state, codeChallenge) =>
           authorizationUrl(provider, { scopes: scopes[name], state, codeChallenge }),

@@ -46,9 +46,6 @@ export async function deleteConnection(
   executor: Executor,
   userId: string,
   provider: OAuthProvider,
-): Promise<boolean> {
-  const deleted = await executor('user_oauth_connections')
-    .where({ user_id: userId, provider })
-    .delete();
-  return deleted > 0;
+): Promise<void> {
+  await executor('user_oauth_connections').where({ user_id: userId, provider }).delete();
 }

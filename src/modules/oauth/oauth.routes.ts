@@ -1,22 +1,31 @@
-import { currentAuth, requireSession, sessionSteps } from '../auth/session/session.port.ts';
+import {
+  currentAuth,
+  optionalSession,
+  requireSession,
+  sessionSteps,
+} from '../auth/session/session.port.ts';
 import { requestIp } from '../../http/request-ip.ts';
 import { route } from '../../http/typed-handler.ts';
 import type { AuthService } from '../auth/auth.service.ts';
-import type { OAuthSignupService } from './oauth-signup.service.ts';
+import type { OAuthSignupService } from './oauth.signup.service.ts';
 import type { OAuthService } from './oauth.service.ts';
 
 export function oauthRoutes(oauth: OAuthService, signups: OAuthSignupService, auth: AuthService) {
   return [
-    route('oauthAuthorize', async ({ params, query, req }) => ({
-      status: 200,
-      body: {
-        auth_url: await oauth.authorize(
-          params.provider,
-          query.flow ?? 'login',
-          req.anonymousUserId,
-        ),
-      },
-    })),
+    route(
+      'oauthAuthorize',
+      async ({ params, query, req }) => ({
+        status: 200,
+        body: {
+          auth_url: await oauth.authorize(params.provider, {
+            flow: query.flow ?? 'login',
+            anonymousId: req.anonymousUserId,
+            userId: req.auth?.userId,
+          }),
+        },
+      }),
+      [optionalSession],
+    ),
 
     route('oauthLogin', async ({ params, body, req, res }) => {
       const outcome = await oauth.login(params.provider, {

@@ -40,24 +40,46 @@ export function createOAuthService(deps: OAuthDependencies) {
   const snapshots = createUserSnapshotCache(deps);
 
   /** Checks the state first: no provider call is made for a callback this server did not start. */
-  async function profileFrom(provider: OAuthProvider, flow: OAuthFlow, callback: OAuthCallback) {
+  async function profileFrom(
+    provider: OAuthProvider,
+    flow: OAuthFlow,
+    callback: OAuthCallback,
+    userId?: string,
+  ) {
     const enabled = providers.enabled(provider);
     const { code_verifier } = await consumeOAuthState(redis, callback.state, {
       provider,
       flow,
       anonymous_id: callback.anonymousId,
+      ...(userId === undefined ? {} : { user_id: userId }),
     });
     return { enabled, profile: await enabled.signedInProfile(callback.code, code_verifier) };
   }
 
   return {
-    /** The provider URL to send the browser to, with a fresh state and PKCE challenge. */
-    async authorize(provider: OAuthProvider, flow: OAuthFlow, anonymousId: string) {
+    /**
+     * The provider URL to send the browser to, with a fresh state and PKCE challenge. A link
+     * adds the provider to the account that starts it, so it needs a signed-in `userId`, and
+     * its state is bound to that user.
+     */
+    async authorize(
+      provider: OAuthProvider,
+      request: { flow: OAuthFlow; anonymousId: string; userId: string | undefined },
+    ) {
+      if (request.flow === 'link' && request.userId === undefined) {
+        throw new AppError('auth:unauthorized', 'Authentication required');
+      }
       const enabled = providers.enabled(provider);
       const { verifier, challenge } = newPkcePair();
       const state = await storeOAuthState(
         redis,
-        { provider, flow, anonymous_id: anonymousId, code_verifier: verifier },
+        {
+          provider,
+          flow: request.flow,
+          anonymous_id: request.anonymousId,
+          ...(request.flow === 'link' ? { user_id: request.userId } : {}),
+          code_verifier: verifier,
+        },
         deps.config.oauth.stateTtlSeconds,
       );
       return enabled.authorizationUrl(state, challenge);
@@ -116,7 +138,7 @@ export function createOAuthService(deps: OAuthDependencies) {
       callback: OAuthCallback,
       actor: { userId: string; ip: string },
     ): Promise<void> {
-      const { enabled, profile } = await profileFrom(provider, 'link', callback);
+      const { enabled, profile } = await profileFrom(provider, 'link', callback, actor.userId);
       await withTransaction(deps.db.write, async (trx) => {
         const linked = await insertConnection(trx, {
           id: newId(),

@@ -10,6 +10,12 @@ export interface OAuthStateRecord {
   provider: OAuthProvider;
   flow: OAuthFlow;
   anonymous_id: string;
+  /**
+   * The signed-in user who started a link, which only they can finish. The anonymous id is the
+   * client's to choose, so on its own it would let a state started by one account be finished
+   * in another's session (linking the attacker's provider account to the victim).
+   */
+  user_id?: string;
   code_verifier: string;
 }
 
@@ -31,7 +37,7 @@ const invalidState = () =>
 
 /**
  * Takes the state out of Redis (GETDEL, so a replayed callback finds nothing) and checks that
- * it was issued for this provider, this flow and this browser. A mismatch uses the state up
+ * it was issued for this provider, this flow, this browser and (for a link) this user. A mismatch uses the state up
  * too: whoever holds a state that does not fit gets no second try with it.
  */
 export async function consumeOAuthState(
@@ -45,7 +51,8 @@ export async function consumeOAuthState(
   if (
     record.provider !== expected.provider ||
     record.flow !== expected.flow ||
-    record.anonymous_id !== expected.anonymous_id
+    record.anonymous_id !== expected.anonymous_id ||
+    record.user_id !== expected.user_id
   ) {
     throw invalidState();
   }

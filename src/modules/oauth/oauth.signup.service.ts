@@ -26,19 +26,50 @@ const pendingInvalid = () =>
     'oauth:pending_signup_invalid',
     'The sign-up expired; sign in with the provider again',
   );
+/**
+ * How long a used pending token still signs in: enough for a client to retry a
+ * complete-signup whose answer it lost, short enough that a leaked token is no standing way
+ * in after a password reset or a sign-out everywhere, which know nothing of the token.
+ */
+const RETRY_AFTER_SUCCESS_MS = 60_000;
 const handleTaken = () => new AppError('user:handle_already_exists', 'The handle is already taken');
 
 export function createOAuthSignupService(deps: OAuthSignupDependencies) {
   const redis = deps.redis.session;
 
   /**
-   * The account this pending sign-up already created. A token is no second factor: once the
-   * account has TOTP, a retry no longer signs in, and the owner goes through oauthLogin.
+   * The account this pending sign-up already created, while the token may still sign in to it.
+   * A token is no second factor: once the account has TOTP, a retry no longer signs in, and
+   * the owner goes through oauthLogin. Nor does it outlive the provider account's link: after
+   * an unlink (which ends the account's other sessions) the token proves nothing any more.
    */
   async function existingAccount(signup: PendingSignup, userId: string): Promise<CompletedSignup> {
+    if (
+      signup.completed_at !== undefined &&
+      Date.now() - signup.completed_at > RETRY_AFTER_SUCCESS_MS
+    ) {
+      throw pendingInvalid();
+    }
+    const connection = await findConnection(
+      deps.db.write,
+      signup.provider,
+      signup.provider_user_id,
+    );
+    if (connection?.user_id !== userId) throw pendingInvalid();
     const user = await findById(deps.db.write, userId);
     if (!user || user.totp_enabled_at !== null) throw pendingInvalid();
     return { userId, summary: `Logged in with ${providerLabels[signup.provider]}` };
+  }
+
+  /** The account this sign-up created, if a concurrent request completed it. */
+  async function completedMeanwhile(signup: PendingSignup): Promise<string | undefined> {
+    const connection = await findConnection(
+      deps.db.write,
+      signup.provider,
+      signup.provider_user_id,
+    );
+    const owner = connection && (await findById(deps.db.write, connection.user_id));
+    return owner?.email === signup.email ? owner.id : undefined;
   }
 
   /** Creates the account, its connection, its log, index and avatar jobs as one unit. */
@@ -90,8 +121,8 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
   return {
     /**
      * Turns a pending OAuth sign-up into an account with the chosen handle. Idempotent: a
-     * retry after success (the answer lost, or a concurrent double submit) signs in to the
-     * same account. A taken handle leaves the token usable for another try.
+     * retry within a minute of success (the answer lost, or a concurrent double submit) signs
+     * in to the same account. A taken handle leaves the token usable for another try.
      */
     async complete(input: {
       pendingToken: string;
@@ -101,7 +132,12 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
       const signup = await findPendingSignup(redis, input.pendingToken);
       if (!signup) throw pendingInvalid();
       if (signup.user_id !== undefined) return existingAccount(signup, signup.user_id);
-      if (isReservedHandle(input.handle) || (await handleExists(deps.db.write, input.handle))) {
+      if (isReservedHandle(input.handle)) throw handleTaken();
+      if (await handleExists(deps.db.write, input.handle)) {
+        // Taken, perhaps by this very sign-up, completed by a concurrent request since the
+        // token was read: then its account is the answer.
+        const owner = await completedMeanwhile(signup);
+        if (owner !== undefined) return existingAccount(signup, owner);
         throw handleTaken();
       }
 
@@ -110,13 +146,8 @@ export function createOAuthSignupService(deps: OAuthSignupDependencies) {
         // The insert waited for whichever transaction took the handle or the address. That may
         // be this very sign-up, completed by a concurrent request (or by one whose mark on the
         // token was lost): then its account is the answer.
-        const connection = await findConnection(
-          deps.db.write,
-          signup.provider,
-          signup.provider_user_id,
-        );
-        const owner = connection && (await findById(deps.db.write, connection.user_id));
-        if (owner?.email === signup.email) return existingAccount(signup, owner.id);
+        const owner = await completedMeanwhile(signup);
+        if (owner !== undefined) return existingAccount(signup, owner);
         if (await handleExists(deps.db.write, input.handle)) throw handleTaken();
         throw new AppError(
           'oauth:email_already_exists',
