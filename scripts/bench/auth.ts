@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { hashPassword } from '../../src/modules/auth/password.ts';
-import { revokeUserSessions } from '../../src/modules/auth/session/session.revocation.ts';
-import { closeRedis, createRedis } from '../../src/shared/clients/redis.ts';
-import { newId } from '../../src/shared/db/ids.ts';
-import { createDatabase } from '../../src/shared/db/knex.ts';
+import { createBenchUser } from './bench-user.ts';
 
 /**
  * The account side of `npm run bench`, against a running app (production mode): a signed-in
@@ -49,23 +45,7 @@ export async function authScenarios(
   baseUrl: string,
   env: NodeJS.ProcessEnv,
 ): Promise<AuthScenarios> {
-  const url = env.DATABASE_URL!;
-  const db = createDatabase({ url, readUrl: url, poolMax: 2, readPoolMax: 1 }, 'bench');
-  const redis = await createRedis(env.REDIS_SESSION_URL!, 'bench');
-  const handle = `bench${randomBytes(6).toString('hex')}`;
-  const credentials = {
-    email: `${handle}@bench.example`,
-    password: randomBytes(18).toString('base64url'),
-  };
-  const userId = newId();
-  await db.write('users').insert({
-    id: userId,
-    handle,
-    display_name: 'Bench',
-    email: credentials.email,
-    password: await hashPassword(credentials.password),
-    verified_at: new Date(),
-  });
+  const { userId, credentials, remove } = await createBenchUser(env, 'bench', 'Bench');
 
   const logIn = (headers: Record<string, string> = {}) =>
     fetch(`${baseUrl}/v0/auth/login`, {
@@ -140,12 +120,6 @@ export async function authScenarios(
       };
     },
 
-    async close() {
-      await revokeUserSessions(redis, userId);
-      await db.write('action_logs').where({ resource_id: userId }).delete();
-      await db.write('users').where({ id: userId }).delete();
-      await closeRedis(redis);
-      await db.close();
-    },
+    close: remove,
   };
 }

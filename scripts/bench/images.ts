@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { hashPassword } from '../../src/modules/auth/password.ts';
-import { revokeUserSessions } from '../../src/modules/auth/session/session.revocation.ts';
-import { closeRedis, createRedis } from '../../src/shared/clients/redis.ts';
-import { newId } from '../../src/shared/db/ids.ts';
-import { createDatabase } from '../../src/shared/db/knex.ts';
+import { createBenchUser } from './bench-user.ts';
 
 /**
  * The image scenario of `npm run bench`, against a running app (production mode): profile
@@ -74,23 +69,7 @@ export async function runImagesBench(
   env: NodeJS.ProcessEnv,
 ): Promise<{ lines: string[]; ok: boolean }> {
   const rounds = Number(env.BENCH_ROUNDS ?? 3);
-  const url = env.DATABASE_URL!;
-  const db = createDatabase({ url, readUrl: url, poolMax: 2, readPoolMax: 1 }, 'bench');
-  const redis = await createRedis(env.REDIS_SESSION_URL!, 'bench');
-  const handle = `bimg${randomBytes(6).toString('hex')}`;
-  const credentials = {
-    email: `${handle}@bench.example`,
-    password: randomBytes(18).toString('base64url'),
-  };
-  const userId = newId();
-  await db.write('users').insert({
-    id: userId,
-    handle,
-    display_name: 'Image bench',
-    email: credentials.email,
-    password: await hashPassword(credentials.password),
-    verified_at: new Date(),
-  });
+  const { credentials, remove } = await createBenchUser(env, 'bimg', 'Image bench');
 
   let cookie: string | undefined;
   try {
@@ -176,11 +155,6 @@ export async function runImagesBench(
     if (cookie) {
       await fetch(`${baseUrl}/v0/user/me/profile-image`, { method: 'DELETE', headers: { cookie } });
     }
-    await revokeUserSessions(redis, userId);
-    await db.write('outbox').whereRaw("payload->>'user_id' = ?", [userId]).delete();
-    await db.write('action_logs').where({ resource_id: userId }).delete();
-    await db.write('users').where({ id: userId }).delete();
-    await closeRedis(redis);
-    await db.close();
+    await remove();
   }
 }
