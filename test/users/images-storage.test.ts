@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -150,15 +150,35 @@ describe('when the image store is down', () => {
   });
 });
 
-describe('when the image store accepts connections but never answers', () => {
-  let silent: Server;
+interface SilentStore {
+  endpoint: string;
+  /** The connections it accepted and never answered. */
+  held: Set<Socket>;
+  close(): Promise<void>;
+}
+
+/** An "S3 server" that accepts connections and never answers: a store that hangs. */
+async function startSilentStore(): Promise<SilentStore> {
   const held = new Set<Socket>();
+  const server = createServer((socket) => held.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    async close() {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('when the image store accepts connections but never answers', () => {
+  let silent: SilentStore;
   let hanging: TestApp;
 
   beforeAll(async () => {
-    silent = createServer((socket) => held.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent = await startSilentStore();
+    const { endpoint } = silent;
     const storage = app.deps.config.storage;
     hanging = await startTestApp({
       storage: {
@@ -170,8 +190,7 @@ describe('when the image store accepts connections but never answers', () => {
   });
   afterAll(async () => {
     await hanging.close();
-    for (const socket of held) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
+    await silent.close();
   });
 
   it('When an upload waits on the store, then the S3 timeout answers 503 system:dependency_unavailable, not the request timeout', async () => {
@@ -184,7 +203,7 @@ describe('when the image store accepts connections but never answers', () => {
 
     expect(response.status).toBe(503);
     expect(error?.code).toBe('system:dependency_unavailable');
-    expect(held.size).toBeGreaterThan(0);
+    expect(silent.held.size).toBeGreaterThan(0);
     expect((await imagesOf(user.id)).profile_image).toBeNull();
   });
 });
@@ -192,14 +211,12 @@ describe('when the image store accepts connections but never answers', () => {
 describe('when the image store hangs under more uploads than the database pool has connections', () => {
   const POOL = 3;
   const UPLOADS = 8;
-  let silent: Server;
-  const held = new Set<Socket>();
+  let silent: SilentStore;
   let hanging: TestApp;
 
   beforeAll(async () => {
-    silent = createServer((socket) => held.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent = await startSilentStore();
+    const { endpoint } = silent;
     const storage = app.deps.config.storage;
     hanging = await startTestApp({
       database: { poolMax: POOL },
@@ -213,8 +230,7 @@ describe('when the image store hangs under more uploads than the database pool h
   });
   afterAll(async () => {
     await hanging.close();
-    for (const socket of held) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
+    await silent.close();
   });
 
   it('When every upload waits on the store, then a request that needs the primary still answers at once, and the uploads get 503', async () => {
@@ -226,7 +242,7 @@ describe('when the image store hangs under more uploads than the database pool h
       uploader.client.upload('uploadProfileImage', { file: file(image) }),
     );
     // Every upload is now inside its PUT to the silent store.
-    await eventually(() => held.size >= UPLOADS, 10_000);
+    await eventually(() => silent.held.size >= UPLOADS, 10_000);
     const started = performance.now();
     const edit = await editor.client.PATCH('/v0/user/me', { body: { display_name: 'Still here' } });
     const editMs = performance.now() - started;
