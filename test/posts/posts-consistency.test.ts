@@ -5,7 +5,7 @@ import { createDeleteContentConsumer } from '../../worker/consumers/delete-conte
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { clientFor } from '../support/client.ts';
 import { startGatedProxy, type GatedProxy } from '../support/gated-proxy.ts';
-import { createPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
+import { startAppOnPrivateCacheRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { eventually } from '../support/wait.ts';
 import { createRunnerHarness, type RunnerHarness } from '../worker/support/runner-harness.ts';
 import { author, publish } from './support.ts';
@@ -193,15 +193,13 @@ describe('a content store that refuses the write', () => {
 describe('the cache Redis down', () => {
   let cacheRedis: PrivateRedis;
   let isolated: TestApp;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    cacheRedis = await createPrivateRedis();
-    await cacheRedis.start();
-    isolated = await startTestApp({ redis: { cacheUrl: cacheRedis.url } });
+    ({ app: isolated, cacheRedis, close } = await startAppOnPrivateCacheRedis());
   });
   afterAll(async () => {
-    await isolated.close();
-    await cacheRedis.stop();
+    await close();
   });
 
   it('When the cache Redis stops, then posts are still created, read, edited and deleted', async () => {

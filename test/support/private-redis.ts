@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestApp, type TestApp } from './app.ts';
 import { freePort, waitForPort } from './net.ts';
 
 export interface PrivateRedis {
@@ -33,6 +34,25 @@ export async function createPrivateRedis(): Promise<PrivateRedis> {
       child.kill('SIGTERM');
       await exited;
       child = undefined;
+    },
+  };
+}
+
+/** A test app whose cache Redis is a private one, for tests that stop it under the app. */
+export async function startAppOnPrivateCacheRedis(): Promise<{
+  app: TestApp;
+  cacheRedis: PrivateRedis;
+  close: () => Promise<void>;
+}> {
+  const cacheRedis = await createPrivateRedis();
+  await cacheRedis.start();
+  const app = await startTestApp({ redis: { cacheUrl: cacheRedis.url } });
+  return {
+    app,
+    cacheRedis,
+    close: async () => {
+      await app.close();
+      await cacheRedis.stop();
     },
   };
 }

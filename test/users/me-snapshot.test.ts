@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { createSignedInUser, uniqueHandle } from '../support/factories.ts';
 import { postJson } from '../support/http.ts';
 import { mailedTokens } from '../support/outbox.ts';
-import { createPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
+import { startAppOnPrivateCacheRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { codeAt } from '../totp/totp-support.ts';
 
 let app: TestApp;
@@ -123,15 +123,13 @@ describe('the signed-in user snapshot', () => {
 describe('the snapshot cache when the cache Redis is down', () => {
   let cacheRedis: PrivateRedis;
   let isolated: TestApp;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    cacheRedis = await createPrivateRedis();
-    await cacheRedis.start();
-    isolated = await startTestApp({ redis: { cacheUrl: cacheRedis.url } });
+    ({ app: isolated, cacheRedis, close } = await startAppOnPrivateCacheRedis());
   });
   afterAll(async () => {
-    await isolated.close();
-    await cacheRedis.stop();
+    await close();
   });
 
   it('When the cache Redis stops, then signed-in reads and user writes go on through PostgreSQL', async () => {
