@@ -6,6 +6,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import session from 'express-session';
 import { loadContract } from '../../src/http/contract.ts';
 import { memoiseValidatorRouteRegexps } from '../../src/http/validator-route-cache.ts';
+import { microsToIso } from '../../src/modules/posts/posts.cursor.ts';
 import { listPage } from '../../src/modules/posts/posts.repository.ts';
 import { createRedis } from '../../src/shared/clients/redis.ts';
 import { createPostgresSearchEngine } from '../../src/shared/clients/search/postgres-engine.ts';
@@ -119,11 +120,9 @@ app.get('/v0/posts/:id', async (req, res) => {
 /** The position a cursor carries (time in microseconds, id), read without checking its tag. */
 function position(cursor: string) {
   const bytes = Buffer.from(cursor, 'base64url');
-  const micros = bytes.readBigInt64BE(0);
-  const millis = new Date(Number(micros / 1000n)).toISOString();
   const hex = bytes.subarray(8, 24).toString('hex');
   return {
-    createdAt: `${millis.slice(0, -1)}${String(micros % 1000n).padStart(3, '0')}Z`,
+    createdAt: microsToIso(bytes.readBigInt64BE(0)),
     id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
   };
 }
