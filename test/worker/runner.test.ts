@@ -300,7 +300,11 @@ describe('consumer runner', () => {
     const { consumer } = recordingConsumer(async () => undefined);
     await harness.start([consumer], { ackWaitMs: 12_000 });
 
-    const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+    // The consumer loop brings its durable up to date as it starts, after start() returns.
+    const info = await eventually('the durable to be updated', async () => {
+      const current = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+      return current.config.ack_wait === nanos(12_000) ? current : undefined;
+    });
     expect(info.config.ack_wait).toBe(nanos(12_000));
     expect(info.config.max_ack_pending).toBe(deleteContent.concurrency);
   });
