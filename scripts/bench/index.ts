@@ -16,7 +16,8 @@ import {
 } from './http-scenarios.ts';
 import { runImagesBench } from './images.ts';
 import { runJobsBench } from './jobs.ts';
-import { startCommand, startServer } from './processes.ts';
+import { startCommand } from '../../test/support/start-command.ts';
+import { startServer } from './processes.ts';
 
 /**
  * `npm run bench`. Every HTTP scenario is measured against the app, its library floor and

@@ -13,24 +13,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/**
- * How `npm start` runs the server, read from package.json: the environment it sets and the
- * Node flags it passes, so the bench measures the process production runs (heap sizing and
- * allocator settings included) rather than one of its own.
- */
-export function startCommand(): { env: Record<string, string>; flags: string[] } {
-  const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const words = manifest.scripts.start!.split(/\s+/);
-  const node = words.indexOf('node');
-  const env = Object.fromEntries(
-    words.slice(0, node).map((word) => word.split('=', 2) as [string, string]),
-  );
-  const flags = words.slice(node + 1).filter((word) => word.startsWith('--'));
-  return { env, flags };
-}
-
 async function waitForHttp(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {

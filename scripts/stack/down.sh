@@ -2,7 +2,7 @@
 # Stops what scripts/stack/up.sh started for a profile (by pidfile; PostgreSQL with
 # pg_ctl -m fast, replica first), and with --purge deletes the profile's data.
 #
-# Usage: bash scripts/stack/down.sh [--profile dev|test] [--purge]
+# Usage: bash scripts/stack/down.sh [--profile dev|test|reliability] [--purge]
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -21,15 +21,17 @@ stack_die() {
   exit 1
 }
 
-# Sets every profile-dependent variable. dev is the default; test shifts each port by +100 so
-# both stacks can run side by side.
+# Sets every profile-dependent variable. dev is the default; test shifts each port by +100 and
+# reliability by +200, so all three stacks can run side by side: the reliability suite stops and
+# restarts its services, which must never pull one from under the main suite.
 stack_set_profile() {
   STACK_PROFILE=${1:-dev}
   local offset
   case "$STACK_PROFILE" in
     dev) offset=0 DB_NAME=expresskit APP_NODE_ENV=development ;;
     test) offset=100 DB_NAME=expresskit_test APP_NODE_ENV=test ;;
-    *) stack_die "unknown profile '$STACK_PROFILE' (expected dev or test)" ;;
+    reliability) offset=200 DB_NAME=expresskit_reliability APP_NODE_ENV=test ;;
+    *) stack_die "unknown profile '$STACK_PROFILE' (expected dev, test or reliability)" ;;
   esac
   # A second checkout on the same machine can shift its whole stack, e.g. STACK_PORT_OFFSET=1000.
   [[ ${STACK_PORT_OFFSET:-0} =~ ^[0-9]+$ ]] || stack_die "STACK_PORT_OFFSET must be a number"

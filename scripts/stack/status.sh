@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints whether each service of a profile's stack is up. Exits 0 when all are up, 3 otherwise.
 #
-# Usage: bash scripts/stack/status.sh [--profile dev|test]
+# Usage: bash scripts/stack/status.sh [--profile dev|test|reliability]
 set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

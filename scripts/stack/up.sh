@@ -3,10 +3,12 @@
 # PostgreSQL primary + streaming read replica, Redis (session, cache), NATS with JetStream,
 # s3rver (buckets content, public) and maildev. Then migrates (and, for dev, seeds) the database.
 #
-# Usage: bash scripts/stack/up.sh [--profile dev|test] [--no-migrate] [--no-seed]
+# Usage: bash scripts/stack/up.sh [--profile dev|test|reliability] [--no-migrate] [--no-seed]
 #   dev (default): .stack/dev, PostgreSQL 55432/55433, Redis 56379/56380, NATS 54222 (monitor
 #                  58222), S3 54568, SMTP 51025, maildev UI 51080
 #   test:          .stack/test, every port +100, database expresskit_test, never seeded
+#   reliability:   .stack/reliability, every port +200, database expresskit_reliability, never
+#                  seeded; the reliability suite stops and restarts its services
 #   STACK_PORT_OFFSET=N (env) shifts every port by N more, for a second checkout on one machine.
 # Idempotent: services already running are left alone, services that died are restarted.
 # Stop with scripts/stack/down.sh, inspect with scripts/stack/status.sh.
@@ -14,7 +16,7 @@ set -euo pipefail
 # shellcheck source=scripts/stack/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 stack_parse_args "$@"
 MIGRATE=yes
@@ -173,8 +175,9 @@ s3_ready() {
 maildev_ready() { port_in_use "$SMTP_PORT" && curl -sf "http://127.0.0.1:$MAIL_WEB_PORT/api/email"; }
 
 # 1. The detached services start in the background while PostgreSQL initialises.
+# Sessions survive a restart of their Redis (append-only file); the cache starts empty.
 launch redis-session "$REDIS_SESSION_PORT" redis-server --bind 127.0.0.1 --port "$REDIS_SESSION_PORT" \
-  --save '' --appendonly no --dir "$STACK_DIR/redis-session" --daemonize no
+  --save '' --appendonly yes --appendfsync everysec --dir "$STACK_DIR/redis-session" --daemonize no
 launch redis-cache "$REDIS_CACHE_PORT" redis-server --bind 127.0.0.1 --port "$REDIS_CACHE_PORT" \
   --save '' --appendonly no --dir "$STACK_DIR/redis-cache" --daemonize no \
   --maxmemory 256mb --maxmemory-policy allkeys-lru
