@@ -82,6 +82,8 @@ export interface BuiltApp {
   metricsRegistry: Registry;
   /** Ends every event stream and stops receiving events; shutdown calls it before draining. */
   closeEventStreams(): void;
+  /** Marks the instance as shutting down: readiness answers 503 from now on. */
+  startDraining(): void;
 }
 
 export interface AppOptions {
@@ -115,7 +117,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   // id: a saturated server still answers them, they never mint cookies, and a probe every
   // second from each load balancer neither floods the access log nor skews the latency
   // histograms, and costs next to nothing.
-  const health = createHealthService(deps);
+  let draining = false;
+  const health = createHealthService(deps, () => draining);
   const probeRoutes = [
     ...healthRoutes(health),
     ...(config.http.metricsEnabled
@@ -268,6 +271,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     closeEventStreams() {
       eventStream.close();
       eventStreams.closeAll();
+    },
+    startDraining() {
+      draining = true;
     },
   };
 }

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { startOutboxRelay } from './bridge/relay.ts';
 import { loadServerConfig } from './config/server.ts';
 import { createDependencies } from './dependencies.ts';
+import { registerConnectionMetrics } from './http/connection-metrics.ts';
+import { createConnectionDrain } from './http/drain.ts';
 import { createLogger } from './shared/logger.ts';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -21,12 +23,23 @@ const relay = startOutboxRelay({
   registry: metricsRegistry,
 });
 
-const server: Server = app.listen(config.http.port, config.http.host, () => {
+const server = createServer(
+  {
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    headersTimeout: config.http.headersTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    maxHeaderSize: config.http.maxHeaderBytes,
+    // Node looks for expired headers and requests on this period (30 s by default), which
+    // would let a slow client hold its socket up to that long past its timeout.
+    connectionsCheckingInterval: 1000,
+  },
+  app,
+);
+registerConnectionMetrics(metricsRegistry, server);
+const drain = createConnectionDrain(server);
+server.listen(config.http.port, config.http.host, () => {
   logger.info(`listening on http://${config.http.host}:${config.http.port}`, { env: config.env });
 });
-// Keep-alive sockets must outlive a load balancer's idle timeout, or it sees resets.
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -36,16 +49,19 @@ async function shutdown(signal: string): Promise<void> {
   const forced = setTimeout(() => {
     logger.error('shutdown timed out; exiting');
     process.exit(1);
-  }, 30_000);
+  }, config.shutdownTimeoutMs);
   forced.unref();
+  // A load balancer probing over a kept-alive socket stops routing here at once.
+  built.startDraining();
   // First, so no batch is mid-publish when NATS and the pools close. Jobs committed by
   // requests still in flight wait in the outbox for another instance or the next start.
   await relay.stop();
-  // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets. Event
-  // streams never finish by themselves: they are ended, and their clients reconnect elsewhere.
+  // Stop accepting, let in-flight requests finish, each closing its socket once answered.
+  // Event streams never finish by themselves: they are ended, and their clients reconnect
+  // elsewhere.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   built.closeEventStreams();
-  server.closeIdleConnections();
+  drain.start();
   await closed;
   await deps.close();
   logger.info('stopped');

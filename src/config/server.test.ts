@@ -27,6 +27,24 @@ describe('server configuration', () => {
     });
   });
 
+  it('When nothing is set, then the HTTP timeouts and the shutdown bound take their production defaults', () => {
+    const config = loadServerConfig({});
+    expect(config.http).toMatchObject({
+      keepAliveTimeoutMs: 65_000,
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 120_000,
+      maxHeaderBytes: 16_384,
+    });
+    expect(config.shutdownTimeoutMs).toBe(30_000);
+  });
+
+  it('When the headers timeout is longer than the request timeout, then it is refused', () => {
+    const problems = problemsOf(() =>
+      loadServerConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' }),
+    );
+    expect(problems).toEqual(['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']);
+  });
+
   it('When production is missing variables, then one error lists every one of them', () => {
     const problems = problemsOf(() => loadServerConfig({ NODE_ENV: 'production' }));
     for (const name of [

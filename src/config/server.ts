@@ -87,6 +87,11 @@ export const serverEnvSpec = {
   },
   API_DOCS_ENABLED: { schema: bool().optional() },
   METRICS_ENABLED: { schema: bool(), default: 'true' },
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: { schema: positiveInt(), default: '65000' },
+  HTTP_HEADERS_TIMEOUT_MS: { schema: positiveInt(), default: '20000' },
+  HTTP_REQUEST_TIMEOUT_MS: { schema: positiveInt(), default: '120000' },
+  HTTP_MAX_HEADER_BYTES: { schema: positiveInt(), default: '16384' },
+  SHUTDOWN_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
   STABILITY_CONCURRENCY_LIMIT: { schema: positiveInt(), default: '500' },
   STABILITY_BUFFER_SIZE: { schema: positiveInt(), default: '1024' },
   STABILITY_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
@@ -122,6 +127,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
   problems.push(...shared.problems);
   const oauth = buildOAuthConfig(e, runtime);
   problems.push(...oauth.problems);
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (runtime === 'production') {
     if (e.CORS_ALLOWED_ORIGINS.length === 0) {
       problems.push('CORS_ALLOWED_ORIGINS: is required in production');
@@ -152,7 +161,16 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       metricsEnabled: e.METRICS_ENABLED,
       jsonBodyLimitBytes: 1024 * 1024,
       maxConcurrentUploads: e.UPLOAD_CONCURRENCY_LIMIT,
+      /** How long an idle keep-alive socket stays open between requests. */
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      /** From a request's first byte to the end of its headers. */
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      /** From a request's first byte to the end of its body. */
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES,
     },
+    /** Bound on draining after SIGTERM before the process exits anyway (exit code 1). */
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECS * 1000,
     stability: {
       concurrencyLimit: e.STABILITY_CONCURRENCY_LIMIT,
       bufferSize: e.STABILITY_BUFFER_SIZE,

@@ -66,4 +66,11 @@ describe('GET /health/ready', () => {
     await nats.start();
     expect(await eventually(200)).toEqual({ status: 200, body: ALL_OK });
   });
+
+  // Last: an instance never comes back from draining.
+  it('When the instance starts draining, then it is 503 while every check is still ok, and liveness stays 204', async () => {
+    app.built.startDraining();
+    expect(await readiness()).toEqual({ status: 503, body: ALL_OK });
+    expect(await liveness()).toBe(204);
+  });
 });

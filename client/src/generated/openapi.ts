@@ -33,8 +33,10 @@ export interface paths {
     /**
      * Readiness probe
      * @description Checks PostgreSQL (primary), both Redis connections (session and cache), NATS and the
-     *     content store. Answers 200 when all are `ok`, 503 with the same body when any is `down`.
-     *     Each check is bounded (2 s), so the probe answers within about 2 s.
+     *     content store. Answers 200 when all are `ok`, 503 with the same body when any is `down`,
+     *     and 503 (whatever the checks say) once the instance has received SIGTERM and drains, so
+     *     a load balancer stops routing to it. Each check is bounded (2 s), so the probe answers
+     *     within about 2 s.
      */
     get: operations['healthReady'];
     put?: never;
@@ -1559,7 +1561,7 @@ export interface operations {
         };
       };
       405: components['responses']['MethodNotAllowed'];
-      /** @description At least one dependency is unreachable. */
+      /** @description At least one dependency is unreachable, or the instance is shutting down. */
       503: {
         headers: {
           [name: string]: unknown;

@@ -28,7 +28,8 @@ async function probe(check: () => Promise<unknown>): Promise<DependencyStatus> {
 
 type HealthDependencies = Pick<Dependencies, 'db' | 'redis' | 'nats' | 'storage'>;
 
-export function createHealthService(deps: HealthDependencies) {
+/** `isDraining`: true once the instance shuts down, which makes it unready whatever it reaches. */
+export function createHealthService(deps: HealthDependencies, isDraining: () => boolean) {
   return {
     /** Probes every dependency in parallel, each bounded, so readiness answers within ~2 s. */
     async readiness(): Promise<{ ready: boolean; checks: Readiness }> {
@@ -39,7 +40,8 @@ export function createHealthService(deps: HealthDependencies) {
         probe(() => deps.storage.ping()),
       ]);
       const checks = { postgres, redis, nats, storage };
-      return { ready: Object.values(checks).every((s) => s === 'ok'), checks };
+      const reachable = Object.values(checks).every((s) => s === 'ok');
+      return { ready: reachable && !isDraining(), checks };
     },
   };
 }
