@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { startOutboxRelay } from './bridge/relay.ts';
 import { loadServerConfig } from './config/server.ts';
 import { createDependencies } from './dependencies.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
 import { createConnectionDrain } from './http/drain.ts';
 import { createLogger } from './shared/logger.ts';
@@ -35,6 +36,7 @@ const server = createServer(
   },
   app,
 );
+answerClientErrors(server);
 registerConnectionMetrics(metricsRegistry, server);
 const drain = createConnectionDrain(server);
 server.listen(config.http.port, config.http.host, () => {

@@ -6,7 +6,7 @@ import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { percentile, startProber, type Prober } from './support/prober.ts';
-import { connectRaw, statusOf, type RawClient } from './support/raw-client.ts';
+import { connectRaw, errorCodeOf, statusOf, type RawClient } from './support/raw-client.ts';
 import { recordScenario } from './support/report.ts';
 import { watchServer, type Observation, type ServerWatch } from './support/server-metrics.ts';
 
@@ -107,7 +107,7 @@ function notes({ probes, eventLoopMaxMs }: Observation, extra: string): string {
 }
 
 describe('hostile transport against a production-started server', () => {
-  it('When 200 sockets trickle their headers (slowloris), then each gets 408 and is closed at the headers timeout while others are served', async () => {
+  it('When 200 sockets trickle their headers (slowloris), then each gets a JSON 408 and is closed at the headers timeout while others are served', async () => {
     const watch = await watchServer(server.url, prober);
     const attackers = await openMany(200);
     attackers.forEach((client, i) =>
@@ -133,6 +133,7 @@ describe('hostile transport against a production-started server', () => {
       for (const [i, client] of attackers.entries()) {
         expect(client.closedByServer()).toBe(true);
         expect(statusOf(client)).toBe(408);
+        expect(errorCodeOf(client)).toBe('general:request_timeout');
         expect(held[i]).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
         expect(held[i]).toBeLessThan(HEADERS_TIMEOUT_MS + CHECK_PERIOD_MS + SLACK_MS);
       }
@@ -147,7 +148,7 @@ describe('hostile transport against a production-started server', () => {
         lost: 0,
         notes: notes(
           window,
-          `all ${attackers.length} got 408 and were closed after ` +
+          `all ${attackers.length} got a JSON 408 general:request_timeout and were closed after ` +
             `${(Math.min(...held) / 1000).toFixed(1)}–${(Math.max(...held) / 1000).toFixed(1)} s ` +
             `(headers timeout ${HEADERS_TIMEOUT_MS / 1000} s); server sockets ` +
             `${heldDuringAttack} during, ${after} after`,
@@ -159,7 +160,7 @@ describe('hostile transport against a production-started server', () => {
     }
   });
 
-  it('When request heads pass the header limit, then each gets 431 and is closed, while a head under it is served', async () => {
+  it('When request heads pass the header limit, then each gets a JSON 431 and is closed, while a head under it is served', async () => {
     const watch = await watchServer(server.url, prober);
     const attempts = 100;
     const statuses: (number | undefined)[] = [];
@@ -175,6 +176,7 @@ describe('hostile transport against a production-started server', () => {
       for (const client of clients) {
         expect(client.closedByServer()).toBe(true);
         statuses.push(statusOf(client));
+        expect(errorCodeOf(client)).toBe('general:header_too_large');
       }
     }
     expect(statuses).toEqual(Array.from({ length: attempts }, () => 431));
@@ -195,12 +197,12 @@ describe('hostile transport against a production-started server', () => {
       lost: 0,
       notes: notes(
         window,
-        `all ${attempts} got 431 and were closed; server sockets ${after} after`,
+        `all ${attempts} got a JSON 431 general:header_too_large and were closed; server sockets ${after} after`,
       ),
     });
   });
 
-  it('When 50 request bodies arrive slower than the request timeout, then each gets 408 and is closed while others are served', async () => {
+  it('When 50 request bodies arrive slower than the request timeout, then each gets a JSON 408 and is closed while others are served', async () => {
     const watch = await watchServer(server.url, prober);
     const attackers = await openMany(50);
     const bodyBytes = 4096;
@@ -222,6 +224,7 @@ describe('hostile transport against a production-started server', () => {
       for (const [i, client] of attackers.entries()) {
         expect(client.closedByServer()).toBe(true);
         expect(statusOf(client)).toBe(408);
+        expect(errorCodeOf(client)).toBe('general:request_timeout');
         expect(held[i]).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
         expect(held[i]).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_PERIOD_MS + SLACK_MS);
       }
@@ -236,7 +239,7 @@ describe('hostile transport against a production-started server', () => {
         lost: 0,
         notes: notes(
           window,
-          `all ${attackers.length} got 408 and were closed after ` +
+          `all ${attackers.length} got a JSON 408 general:request_timeout and were closed after ` +
             `${(Math.min(...held) / 1000).toFixed(1)}–${(Math.max(...held) / 1000).toFixed(1)} s ` +
             `(request timeout ${REQUEST_TIMEOUT_MS / 1000} s); server sockets ${after} after`,
         ),

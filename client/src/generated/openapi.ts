@@ -942,6 +942,8 @@ export interface components {
       | 'general:method_not_allowed'
       | 'general:payload_too_large'
       | 'general:unsupported_media_type'
+      | 'general:request_timeout'
+      | 'general:header_too_large'
       | 'auth:invalid_credentials'
       | 'auth:unauthorized'
       | 'auth:session_expired'

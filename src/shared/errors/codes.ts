@@ -14,6 +14,8 @@ export const errorStatuses = {
   'general:method_not_allowed': 405,
   'general:payload_too_large': 413,
   'general:unsupported_media_type': 415,
+  'general:request_timeout': 408,
+  'general:header_too_large': 431,
   'auth:invalid_credentials': 401,
   'auth:unauthorized': 401,
   'auth:session_expired': 401,

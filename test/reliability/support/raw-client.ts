@@ -54,3 +54,10 @@ export function statusOf(client: RawClient): number | undefined {
   const match = /^HTTP\/1\.1 (\d{3}) /.exec(client.received());
   return match ? Number(match[1]) : undefined;
 }
+
+/** The JSON body of the first response received (the connection must have closed). */
+export function errorCodeOf(client: RawClient): string | undefined {
+  const body = client.received().split('\r\n\r\n')[1];
+  if (!body) return undefined;
+  return (JSON.parse(body) as { code?: string }).code;
+}
