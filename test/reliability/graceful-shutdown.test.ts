@@ -5,6 +5,7 @@ import { createBenchUser, type BenchUser } from '../../scripts/bench/bench-user.
 import { signIn } from '../support/factories.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import { startServerProcess, startWorkerProcess, type KitProcess } from './support/processes.ts';
+import { waitForJobQueuesDrained } from './support/job-queues.ts';
 import { recordScenario } from './support/report.ts';
 import { startSlowSmtp, type SlowSmtp } from './support/slow-smtp.ts';
 
@@ -26,6 +27,7 @@ let workerA: KitProcess;
 let smtp: SlowSmtp;
 let author: BenchUser;
 let workerEnv: Record<string, string>;
+let workerB: KitProcess | undefined;
 const started: KitProcess[] = [];
 
 const finishingTo = `finishes-${randomBytes(4).toString('hex')}@graceful.example`;
@@ -54,11 +56,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const exits = await Promise.all(started.map((kit) => kit.stop()));
-  await smtp?.close();
-  await author?.db.write('users').whereIn('email', [finishingTo, stuckTo]).delete();
-  await author?.remove();
-  for (const exit of exits) expect(exit).toEqual({ code: 0, signal: null });
+  try {
+    // While the second worker runs it takes what this file queued (posts to index, mail to
+    // send), so the next file's workers find none of it.
+    if (workerB) await waitForJobQueuesDrained(process.env.NATS_URL!);
+  } finally {
+    const exits = await Promise.all(started.map((kit) => kit.stop()));
+    await smtp?.close();
+    await author?.db.write('users').whereIn('email', [finishingTo, stuckTo]).delete();
+    await author?.remove();
+    for (const exit of exits) expect(exit).toEqual({ code: 0, signal: null });
+  }
 });
 
 /** Outbox rows committed since `since`; only those not yet relayed with `unsent`. */
@@ -289,7 +297,8 @@ describe('graceful shutdown under load', () => {
         () => smtp.log(finishingTo).attempts === 1 && smtp.log(stuckTo).attempts === 1,
         20_000,
       );
-      started.push(await startWorkerProcess({ name: 'graceful-worker-b', env: workerEnv }));
+      workerB = await startWorkerProcess({ name: 'graceful-worker-b', env: workerEnv });
+      started.push(workerB);
 
       const signalledAt = performance.now();
       const stopping = workerA.stop('SIGTERM');
