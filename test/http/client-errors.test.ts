@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerClientErrors } from './client-errors.ts';
+import { answerClientErrors } from '../../src/http/client-errors.ts';
 
 let server: Server | undefined;
 
