@@ -85,20 +85,23 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   getProfileById:
     | 'general:validation_error'
     | 'user:not_found'
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   checkHandleAvailable:
     | 'general:validation_error'
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   getMe:
     | 'general:validation_error'
     | 'auth:unauthorized'
@@ -475,7 +478,8 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   createPost:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -541,7 +545,8 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   streamActions:
     | 'general:validation_error'
     | 'system:internal_error'
