@@ -5,6 +5,7 @@ import { createDatabase, type Database } from '../../src/shared/db/knex.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import {
   countDelta,
+  databaseNow,
   deadLetterCount,
   jobsInFlight,
   outboxRowsSince,
@@ -88,11 +89,6 @@ afterAll(async () => {
   await closeNats(nats);
   await db?.close();
 });
-
-async function databaseNow(knex: Database['write']): Promise<Date> {
-  const result: { rows: { now: Date }[] } = await knex.raw('select now() as now');
-  return result.rows[0]!.now;
-}
 
 const lastSample = () => watch!.samples.at(-1);
 const isReadiness = (body: Readiness | undefined, expected: Readiness) =>

@@ -39,6 +39,12 @@ export function countDelta(
   }, 0);
 }
 
+/** The database's clock, which stamps outbox rows' created_at. */
+export async function databaseNow(db: Knex): Promise<Date> {
+  const result: { rows: { now: Date }[] } = await db.raw('select now() as now');
+  return result.rows[0]!.now;
+}
+
 /** Outbox rows of these kinds written since `since`: how many, and how many are still unsent. */
 export async function outboxRowsSince(
   db: Knex,
