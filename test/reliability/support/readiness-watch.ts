@@ -10,8 +10,6 @@ export interface ReadinessSample {
 
 export interface ReadinessWatch {
   readonly samples: readonly ReadinessSample[];
-  /** Epoch ms, on the samples' clock. */
-  now(): number;
   stop(): Promise<void>;
 }
 
@@ -35,7 +33,6 @@ export function watchReadiness(baseUrl: string, pauseMs = 200): ReadinessWatch {
   })();
   return {
     samples,
-    now: () => Date.now(),
     async stop() {
       stopped = true;
       await running;
