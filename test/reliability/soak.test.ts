@@ -35,6 +35,8 @@ const RSS_GROWTH_BOUND_MIB = 64;
  */
 const lagBoundMs = (earlyMs: number) => 2 * earlyMs + 50;
 const JOBS_SETTLE_BOUND_MS = 60_000;
+/** Public profiles are read from the replica, which may lag a little behind the last write. */
+const REPLICA_CATCH_UP_BOUND_MS = 30_000;
 const INDEX_JOBS = ['indexPost', 'indexUser'] as const;
 
 let processes: KitProcess[] = [];
@@ -112,7 +114,12 @@ it(
     const samples = sampler.samples;
     sampler = undefined;
 
-    const writes = await verifyAcknowledgedWrites(servers[0]!, db.write, result.ledger);
+    const writes = await verifyAcknowledgedWrites(
+      servers[0]!,
+      db.write,
+      result.ledger,
+      REPLICA_CATCH_UP_BOUND_MS,
+    );
     let jobs = { written: 0, unsent: 0 };
     let inFlight = -1;
     await eventually(async () => {

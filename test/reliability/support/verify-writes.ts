@@ -24,13 +24,26 @@ function expectOneOf<T>(what: string, writes: FieldWrite<T>[], got: T, lost: str
 
 /**
  * Reads every post and profile the load wrote back through the API, as any client would,
- * and checks each login it was told succeeded left its auth:login action log.
+ * and checks each login it was told succeeded left its auth:login action log. Public
+ * profiles are read from the replica, which may lag (a restarted primary's replica
+ * reconnects within wal_retrieve_retry_interval, 5 s), so the reads are repeated until
+ * they match or `catchUpMs` has passed.
  */
 export async function verifyAcknowledgedWrites(
   baseUrl: string,
   db: Knex,
   ledger: Ledger,
+  catchUpMs: number,
 ): Promise<WriteCheck> {
+  let check: WriteCheck = { checked: 0, lost: [] };
+  await eventually(async () => {
+    check = await readBack(baseUrl, db, ledger);
+    return check.lost.length === 0;
+  }, catchUpMs).catch(() => undefined);
+  return check;
+}
+
+async function readBack(baseUrl: string, db: Knex, ledger: Ledger): Promise<WriteCheck> {
   const client = createExpressKitClient({
     baseUrl,
     headers: { 'x-forwarded-for': '10.255.255.254' },
