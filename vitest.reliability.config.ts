@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { soak } from './test/reliability/support/mode.ts';
 import { stackEnv } from './test/support/stack-profile.ts';
 
 // `npm run test:reliability`: the suite that starts servers and workers as production does,
@@ -8,6 +9,8 @@ import { stackEnv } from './test/support/stack-profile.ts';
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
+    // The soak runs only in the opt-in long mode; left out otherwise, so no run shows it skipped.
+    exclude: soak ? [] : ['test/reliability/soak.test.ts'],
     globalSetup: ['test/reliability/global-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     env: { ...stackEnv('reliability'), NODE_ENV: 'test', LOG_LEVEL: 'error' },

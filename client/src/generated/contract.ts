@@ -87,20 +87,23 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   getProfileById:
     | 'general:validation_error'
     | 'user:not_found'
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   checkHandleAvailable:
     | 'general:validation_error'
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   getMe:
     | 'general:validation_error'
     | 'auth:unauthorized'
@@ -477,7 +480,8 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   createPost:
     | 'general:bad_request'
     | 'general:validation_error'
@@ -543,7 +547,8 @@ export interface ErrorCodes {
     | 'system:internal_error'
     | 'system:database_error'
     | 'system:overloaded'
-    | 'system:timeout';
+    | 'system:timeout'
+    | 'system:dependency_unavailable';
   streamActions:
     | 'general:validation_error'
     | 'system:internal_error'

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/openapi.ts';
+import { isDatabaseUnavailable } from '../../shared/db/unavailable.ts';
 import { AppError, isAppError } from '../../shared/errors/app-error.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -92,6 +93,11 @@ export function errorHandler(options: {
     let appError: AppError;
     if (isAppError(error)) {
       appError = error;
+    } else if (isDatabaseUnavailable(error)) {
+      // Checked before the SQLSTATE test: a server shutting down answers with one (57P01).
+      appError = new AppError('system:dependency_unavailable', 'The database is unavailable', {
+        cause: error,
+      });
     } else if (isDatabaseError(error)) {
       appError = new AppError('system:database_error', (error as Error).message, { cause: error });
     } else {

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/shared/db/knex.ts';
+import { newId } from '../../src/shared/db/ids.ts';
+import { isDatabaseUnavailable } from '../../src/shared/db/unavailable.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { freePort } from '../support/net.ts';
+import { eventually } from '../support/wait.ts';
+
+async function errorOf(url: string) {
+  const response = await fetch(url);
+  return { status: response.status, code: ((await response.json()) as { code: string }).code };
+}
+
+const UNAVAILABLE = { status: 503, code: 'system:dependency_unavailable' };
+
+describe('a database that cannot be reached', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // Ports nothing listens on: every connection attempt is refused at once.
+    const nowhere = async () => `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    app = await startTestApp({ database: { url: await nowhere(), readUrl: await nowhere() } });
+  });
+
+  afterAll(() => app.close());
+
+  it('When the read replica refuses connections, then reads from it answer 503 system:dependency_unavailable, not 500', async () => {
+    expect(await errorOf(`${app.baseUrl}/v0/posts`)).toEqual(UNAVAILABLE);
+    expect(await errorOf(`${app.baseUrl}/v0/action-logs`)).toEqual(UNAVAILABLE);
+    expect(await errorOf(`${app.baseUrl}/v0/users/profile/id?user_id=${newId()}`)).toEqual(
+      UNAVAILABLE,
+    );
+  });
+
+  it('When the primary refuses connections, then reads from it answer 503 system:dependency_unavailable', async () => {
+    expect(await errorOf(`${app.baseUrl}/v0/posts/${newId()}`)).toEqual(UNAVAILABLE);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  const url = process.env.DATABASE_URL!;
+  // Pools of their own: right after a termination, pg may hand the dead connection out once
+  // more before it has seen the socket close.
+  const db = createDatabase({ url, readUrl: url, poolMax: 2, readPoolMax: 1 }, 'unavailable-test');
+  const other = createDatabase({ url, readUrl: url, poolMax: 1, readPoolMax: 1 }, 'statement-test');
+
+  afterAll(() => Promise.all([db.close(), other.close()]));
+
+  it('When the server terminates the connection under a query, then the failure counts as unavailable', async () => {
+    const sleeping = db.write.raw('select pg_sleep(30)').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // Terminated as a fast shutdown terminates every backend (SQLSTATE 57P01).
+    await eventually(async () => {
+      const result: { rows: unknown[] } = await db.read.raw(
+        `select pg_terminate_backend(pid) from pg_stat_activity
+          where application_name = 'unavailable-test-write' and query like 'select pg_sleep%'`,
+      );
+      return result.rows.length > 0;
+    });
+    const error = await sleeping;
+    expect((error as { code?: string }).code).toBe('57P01');
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it('When a statement itself fails, then the failure does not count as unavailable', async () => {
+    const error: unknown = await other.write
+      .raw('select * from no_such_table')
+      .catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('42P01');
+    expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});

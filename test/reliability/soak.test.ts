@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { closeNats, createNats, type NatsConnection } from '../../src/shared/clients/nats.ts';
+import { createDatabase, type Database } from '../../src/shared/db/knex.ts';
+import { eventually, sleep } from '../support/wait.ts';
+import { databaseNow, jobsInFlight, outboxRowsSince } from './support/jobs.ts';
+import { startLoad, type Load } from './support/load.ts';
+import { tally, unanswered, unexpected5xx } from './support/load-summary.ts';
+import { createLoadUsers, type LoadUsers } from './support/load-users.ts';
+import { fuzzSeed, soakMs } from './support/mode.ts';
+import {
+  sampleProcesses,
+  type ProcessSample,
+  type ProcessSampler,
+} from './support/process-sampler.ts';
+import { startServerProcess, startWorkerProcess, type KitProcess } from './support/processes.ts';
+import { recordScenario } from './support/report.ts';
+import { verifyAcknowledgedWrites, verifySearchIndex } from './support/verify-writes.ts';
+
+/**
+ * The soak (issue 13 item 7, opt-in: `bash scripts/test-reliability.sh --soak`, which alone
+ * includes this file): the mixed load for RELIABILITY_SOAK_SECS against two servers and one
+ * worker, sampling each process's RSS and event-loop delay. After the warm-up, memory may
+ * grow by at most RSS_GROWTH_BOUND_MIB and the event-loop delay may not climb (lagBoundMs).
+ */
+
+const VIRTUAL_USERS = 6;
+const SAMPLE_INTERVAL_MS = 5_000;
+/** JIT, pools and caches fill during the first quarter (at most 30 s); growth counts from there. */
+const WARM_UP_MS = Math.min(30_000, soakMs / 4);
+const RSS_GROWTH_BOUND_MIB = 64;
+/**
+ * The median per-window p99 event-loop delay of the last third after warm-up may be at most
+ * twice the first third's plus 50 ms: other work on a shared machine moves both thirds alike,
+ * while a loop that grows with time (a leak scanned on every tick) keeps climbing.
+ */
+const lagBoundMs = (earlyMs: number) => 2 * earlyMs + 50;
+const JOBS_SETTLE_BOUND_MS = 60_000;
+/** Public profiles are read from the replica, which may lag a little behind the last write. */
+const REPLICA_CATCH_UP_BOUND_MS = 30_000;
+const INDEX_JOBS = ['indexPost', 'indexUser'] as const;
+
+let processes: KitProcess[] = [];
+let db: Database;
+let nats: NatsConnection;
+let loadUsers: LoadUsers | undefined;
+let load: Load | undefined;
+let sampler: ProcessSampler | undefined;
+const exits: string[] = [];
+
+beforeAll(async () => {
+  processes = await Promise.all([
+    startServerProcess({ name: 'soak-server-a', env: { TRUST_PROXY: 'loopback' } }),
+    startServerProcess({ name: 'soak-server-b', env: { TRUST_PROXY: 'loopback' } }),
+    startWorkerProcess({ name: 'soak-worker' }),
+  ]);
+  for (const kit of processes) {
+    void kit.exited.then((exit) => exits.push(`${kit.name} exited ${JSON.stringify(exit)}`));
+  }
+  const url = process.env.DATABASE_URL!;
+  db = createDatabase({ url, readUrl: url, poolMax: 2, readPoolMax: 1 }, 'soak-test');
+  nats = await createNats(process.env.NATS_URL!, 'soak-test');
+  loadUsers = await createLoadUsers(VIRTUAL_USERS, 'soak');
+});
+
+afterAll(async () => {
+  await load?.stop();
+  await sampler?.stop();
+  await loadUsers?.remove();
+  await Promise.all(processes.map((kit) => kit.stop()));
+  await closeNats(nats);
+  await db?.close();
+});
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+interface Growth {
+  name: string;
+  warmRssMiB: number;
+  endRssMiB: number;
+  peakRssMiB: number;
+  earlyLagMs: number;
+  lateLagMs: number;
+}
+
+function growthOf(name: string, samples: readonly ProcessSample[], warmAt: number): Growth {
+  const afterWarmUp = samples.filter((s) => s.at >= warmAt);
+  const third = Math.max(1, Math.floor(afterWarmUp.length / 3));
+  return {
+    name,
+    warmRssMiB: afterWarmUp[0]!.rssMiB,
+    endRssMiB: afterWarmUp.at(-1)!.rssMiB,
+    peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+    earlyLagMs: median(afterWarmUp.slice(0, third).map((s) => s.eventLoopLagP99Ms)),
+    lateLagMs: median(afterWarmUp.slice(-third).map((s) => s.eventLoopLagP99Ms)),
+  };
+}
+
+it(
+  `When the mixed load runs for ${soakMs / 1000} s against two servers and a worker, then memory and event-loop delay stop growing after the warm-up and nothing is lost`,
+  async () => {
+    const since = await databaseNow(db.write);
+    const servers = processes.filter((kit) => kit.name.includes('server')).map((kit) => kit.url);
+    sampler = sampleProcesses(processes, SAMPLE_INTERVAL_MS);
+    const startedAt = Date.now();
+    load = startLoad({ baseUrls: servers, users: loadUsers!.users, seed: fuzzSeed() });
+    // The soak's length is the scenario itself, not a synchronisation.
+    await sleep(soakMs);
+    const result = await load.stop();
+    load = undefined;
+    await sampler.stop();
+    const samples = sampler.samples;
+    sampler = undefined;
+
+    const writes = await verifyAcknowledgedWrites(
+      servers[0]!,
+      db.write,
+      result.ledger,
+      REPLICA_CATCH_UP_BOUND_MS,
+    );
+    let jobs = { written: 0, unsent: 0 };
+    let inFlight = -1;
+    await eventually(async () => {
+      jobs = await outboxRowsSince(db.write, since, INDEX_JOBS);
+      inFlight = await jobsInFlight(nats, INDEX_JOBS);
+      return jobs.unsent === 0 && inFlight === 0;
+    }, JOBS_SETTLE_BOUND_MS).catch(() => undefined);
+    const staleIndex = await verifySearchIndex(
+      servers[0]!,
+      db.write,
+      result.ledger,
+      JOBS_SETTLE_BOUND_MS,
+    );
+
+    const growth = [...samples].map(([name, list]) => growthOf(name, list, startedAt + WARM_UP_MS));
+    const unexpected = unexpected5xx(result.responses);
+    const noAnswer = unanswered(result.responses);
+    const rate = result.responses.length / (result.durationMs / 1000);
+    recordScenario({
+      scenario: `soak: mixed load for ${soakMs / 1000} s, 2 servers + 1 worker`,
+      requests: result.responses.length,
+      faults: 'none',
+      unexpected5xx: unexpected.length + noAnswer.length,
+      lost: writes.lost.length + jobs.unsent + staleIndex.length,
+      notes:
+        `${rate.toFixed(0)} req/s; ${jobs.written} index jobs; ` +
+        growth
+          .map(
+            (g) =>
+              `${g.name} RSS ${g.warmRssMiB.toFixed(0)} → ${g.endRssMiB.toFixed(0)} MiB ` +
+              `(peak ${g.peakRssMiB.toFixed(0)}), loop p99 ${g.earlyLagMs.toFixed(0)} → ` +
+              `${g.lateLagMs.toFixed(0)} ms`,
+          )
+          .join('; ') +
+        `; answers: ${tally(result.responses)}`,
+    });
+
+    expect(exits).toEqual([]);
+    expect(unexpected, tally(unexpected)).toEqual([]);
+    expect(noAnswer, tally(noAnswer)).toEqual([]);
+    expect(writes.lost).toEqual([]);
+    expect(jobs.unsent).toBe(0);
+    expect(inFlight).toBe(0);
+    expect(staleIndex).toEqual([]);
+    for (const g of growth) {
+      expect(g.endRssMiB, `${g.name} RSS`).toBeLessThanOrEqual(g.warmRssMiB + RSS_GROWTH_BOUND_MIB);
+      expect(g.lateLagMs, `${g.name} event-loop delay`).toBeLessThanOrEqual(
+        lagBoundMs(g.earlyLagMs),
+      );
+    }
+  },
+  soakMs + 180_000,
+);
