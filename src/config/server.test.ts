@@ -118,6 +118,11 @@ describe('server configuration', () => {
     ]);
   });
 
+  it('When CRON_LOCK_TTL_SECS is set, then cron locks live that long past a heartbeat; unset, 30 s', () => {
+    expect(loadWorkerConfig({ CRON_LOCK_TTL_SECS: '4' }).cron.lockTtlMs).toBe(4000);
+    expect(loadWorkerConfig({}).cron.lockTtlMs).toBe(30_000);
+  });
+
   it('When SEARCH_ENGINE is meilisearch without a URL, then it is refused', () => {
     expect(problemsOf(() => loadWorkerConfig({ SEARCH_ENGINE: 'meilisearch' }))).toEqual([
       'MEILISEARCH_URL: is required when SEARCH_ENGINE=meilisearch',
