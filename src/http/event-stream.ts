@@ -52,6 +52,9 @@ export function createEventStreams(options: EventStreamOptions) {
           'cache-control': 'no-store',
           // Proxies such as nginx would otherwise hold frames back.
           'x-accel-buffering': 'no',
+          // A stream holds its connection to the end; left open for keep-alive once the server
+          // ends it, the socket would keep a shutting-down server waiting for its idle timeout.
+          connection: 'close',
         });
         res.flushHeaders();
         keepAlive = setInterval(() => write(': keep-alive\n\n'), options.keepAliveMs);
