@@ -184,9 +184,10 @@ async function measureEmails(run: string) {
   return { jobsPerSecond: EMAILS / seconds, handled, duplicates, perRecipient };
 }
 
-/** Until every running worker has its pull open on the email durable, so none starts late. */
+/** Until every running worker has a pull open for each of its slots, so none starts late. */
 async function pullingWorkers(count: number): Promise<void> {
-  await eventually(async () => (await jobQueueState(jsm, 'email')).waitingPulls >= count, 15_000);
+  const pulls = count * jobStreams.email.concurrency;
+  await eventually(async () => (await jobQueueState(jsm, 'email')).waitingPulls >= pulls, 15_000);
 }
 
 it('When email jobs wait on a slow SMTP peer, then two workers sharing the durable handle each job once at ≥ 1.6× the rate of one', async () => {

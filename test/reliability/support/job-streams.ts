@@ -13,7 +13,7 @@ export async function jobQueueState(jsm: JetStreamManager, job: JobName) {
     lastSequence: streamInfo.state.last_seq,
     /** Not yet delivered, plus delivered and not yet acked. */
     unfinished: consumer.num_pending + consumer.num_ack_pending,
-    /** Pull requests waiting for messages: each idle worker keeps at least one open. */
+    /** Pull requests waiting for messages: an idle worker keeps one open per slot. */
     waitingPulls: consumer.num_waiting,
   };
 }
