@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { startOutboxRelay } from './bridge/relay.ts';
 import { loadServerConfig } from './config/server.ts';
+import { trackInFlightRequests } from './http/in-flight.ts';
 import { createDependencies } from './dependencies.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -27,6 +28,7 @@ const server: Server = app.listen(config.http.port, config.http.host, () => {
 // Keep-alive sockets must outlive a load balancer's idle timeout, or it sees resets.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
+const inFlight = trackInFlightRequests(server);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -46,6 +48,9 @@ async function shutdown(signal: string): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   built.closeEventStreams();
   server.closeIdleConnections();
+  // Once every request in flight has its answer, no socket left is worth waiting for.
+  await inFlight.idle();
+  server.closeAllConnections();
   await closed;
   await deps.close();
   logger.info('stopped');
