@@ -4,7 +4,7 @@ import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import { startGatedProxy, type Gate, type GatedProxy } from '../support/gated-proxy.ts';
 import { eventually } from '../support/wait.ts';
 import { logEntries } from './support/process-log.ts';
-import { startWorkerProcess, type KitProcess } from './support/processes.ts';
+import { startAll, startWorkerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
 
 /**
@@ -30,7 +30,7 @@ beforeAll(async () => {
   // Each worker reaches the public bucket through a proxy of its own: a sitemap upload held
   // there keeps that worker mid-run, and which proxy holds it tells which worker has the lock.
   proxies = await Promise.all(['a', 'b'].map(() => startGatedProxy(process.env.R2_ENDPOINT!)));
-  workers = await Promise.all(
+  workers = await startAll(
     ['a', 'b'].map((name, i) =>
       startWorkerProcess({
         name: `cron-worker-${name}`,

@@ -10,7 +10,12 @@ import { eventually } from '../support/wait.ts';
 import { browser } from './support/browser.ts';
 import { jobQueueState } from './support/job-streams.ts';
 import { readMetric } from './support/metrics.ts';
-import { startServerProcess, startWorkerProcess, type KitProcess } from './support/processes.ts';
+import {
+  startAll,
+  startServerProcess,
+  startWorkerProcess,
+  type KitProcess,
+} from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
 import { startSlowSmtp, type SlowSmtp } from './support/slow-smtp.ts';
 
@@ -34,14 +39,14 @@ const startWorker = (name: string) => startWorkerProcess({ name, env: workerEnv(
 
 beforeAll(async () => {
   smtp = await startSlowSmtp(SMTP_DELAY_MS);
-  [servers, workers] = await Promise.all([
-    Promise.all(
-      ['server-a', 'server-b'].map((name) =>
-        startServerProcess({ name, env: { TRUST_PROXY: 'loopback' } }),
-      ),
+  const kits = await startAll([
+    ...['server-a', 'server-b'].map((name) =>
+      startServerProcess({ name, env: { TRUST_PROXY: 'loopback' } }),
     ),
-    Promise.all(['worker-a', 'worker-b'].map(startWorker)),
+    ...['worker-a', 'worker-b'].map(startWorker),
   ]);
+  servers = kits.slice(0, 2);
+  workers = kits.slice(2);
   user = await createBenchUser(process.env, 'mpjobs', 'Multi Process Jobs');
   nc = await createNats(process.env.NATS_URL!, 'reliability-multi-process');
   jsm = await nc.jetstreamManager();

@@ -4,7 +4,7 @@ import { createBenchUser, type BenchUser } from '../../scripts/bench/bench-user.
 import { subscribe, type Subscriber } from '../eventstream/support/subscriber.ts';
 import { eventually } from '../support/wait.ts';
 import { browser } from './support/browser.ts';
-import { startServerProcess, type KitProcess } from './support/processes.ts';
+import { startAll, startServerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
 
 /** Login, check on the other server, revoke, check again: rounds of the session scenario. */
@@ -18,7 +18,7 @@ let servers: KitProcess[] = [];
 let user: BenchUser;
 
 beforeAll(async () => {
-  servers = await Promise.all(
+  servers = await startAll(
     ['server-a', 'server-b'].map((name) =>
       startServerProcess({ name, env: { TRUST_PROXY: 'loopback' } }),
     ),
