@@ -53,18 +53,24 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, config.shutdownTimeoutMs);
   forced.unref();
-  // A load balancer probing over a kept-alive socket stops routing here at once.
+  // Readiness answers 503 from here on; for the delay the server keeps serving, so that a load
+  // balancer sees the failing probes and stops routing here before connections are refused.
   built.startDraining();
-  // First, so no batch is mid-publish when NATS and the pools close. Jobs committed by
-  // requests still in flight wait in the outbox for another instance or the next start.
-  await relay.stop();
-  // Stop accepting, let in-flight requests finish, each closing its socket once answered.
-  // Event streams never finish by themselves: they are ended, and their clients reconnect
-  // elsewhere.
+  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+  // Stop accepting, end the event streams (their clients reconnect elsewhere), and let the
+  // requests in flight finish; what is left after the drain's share of the bound is cut, so
+  // the relay and the pools still get their turn before the forced exit.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   built.closeEventStreams();
-  drain.start();
+  const drainBudgetMs = (config.shutdownTimeoutMs - config.shutdownDelayMs) * 0.8;
+  const cut = await drain.drain(drainBudgetMs);
+  if (cut > 0) logger.warn('shutdown cut requests still running', { requests: cut });
   await closed;
+  // After the requests: the rows they committed are published by this relay's last batch.
+  await relay.stop();
+  await relay.drainOnce().catch((err: unknown) => {
+    logger.warn('outbox rows left for another instance or the next start', { err });
+  });
   await deps.close();
   logger.info('stopped');
   process.exit(0);

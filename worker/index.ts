@@ -25,7 +25,12 @@ const consumers = await startConsumers({
   consumers: await createConsumers(deps),
   shutdownTimeoutMs: config.worker.shutdownTimeoutMs,
 });
-const cron = startCron({ deps, registry, stopTimeoutMs: config.worker.shutdownTimeoutMs });
+const cron = startCron({
+  deps,
+  registry,
+  lockTtlMs: config.cron.lockTtlMs,
+  stopTimeoutMs: config.worker.shutdownTimeoutMs,
+});
 
 let stopping = false;
 const http = await startWorkerHttp({

@@ -183,8 +183,10 @@ launch redis-cache "$REDIS_CACHE_PORT" redis-server --bind 127.0.0.1 --port "$RE
   --maxmemory 256mb --maxmemory-policy allkeys-lru
 launch nats "$NATS_PORT $NATS_MONITOR_PORT" nats-server -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" \
   -js -sd "$STACK_DIR/nats"
-launch s3rver "$S3_PORT" "$NODE_BIN" "$ROOT_DIR/node_modules/s3rver/bin/s3rver.js" -d "$STACK_DIR/s3" \
-  -a 127.0.0.1 -p "$S3_PORT" -s --configure-bucket content --configure-bucket public
+# s3rver encrypts the continuation token of a truncated listing (more than 1000 keys) with DES,
+# which OpenSSL 3 keeps in its legacy provider: without it every such listing is a 500.
+launch s3rver "$S3_PORT" "$NODE_BIN" --openssl-legacy-provider "$ROOT_DIR/node_modules/s3rver/bin/s3rver.js" \
+  -d "$STACK_DIR/s3" -a 127.0.0.1 -p "$S3_PORT" -s --configure-bucket content --configure-bucket public
 launch maildev "$SMTP_PORT $MAIL_WEB_PORT" "$NODE_BIN" "$ROOT_DIR/node_modules/maildev/dist/bin/maildev.js" \
   -s "$SMTP_PORT" --ip 127.0.0.1 -w "$MAIL_WEB_PORT" --web-ip 127.0.0.1
 

@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ env: config.env, level: config.logLevel, service: 'cron' });
   const deps = await createCronDependencies(config, logger);
   try {
-    const result = await runCronJobNow(command, deps);
+    const result = await runCronJobNow(command, deps, { lockTtlMs: config.cron.lockTtlMs });
     if (result.outcome === 'skipped') {
       console.error(`${command}: skipped, another process holds its lock`);
       return 1;

@@ -36,6 +36,19 @@ describe('server configuration', () => {
       maxHeaderBytes: 16_384,
     });
     expect(config.shutdownTimeoutMs).toBe(30_000);
+    expect(config.shutdownDelayMs).toBe(0);
+  });
+
+  it('When the shutdown delay is not shorter than the shutdown bound, then it is refused', () => {
+    const problems = problemsOf(() =>
+      loadServerConfig({ SHUTDOWN_DELAY_SECS: '30', SHUTDOWN_TIMEOUT_SECS: '30' }),
+    );
+    expect(problems).toEqual(['SHUTDOWN_DELAY_SECS: must be less than SHUTDOWN_TIMEOUT_SECS']);
+  });
+
+  it('When the header limit is too small for ordinary cookies, then it is refused', () => {
+    const problems = problemsOf(() => loadServerConfig({ HTTP_MAX_HEADER_BYTES: '1024' }));
+    expect(problems).toEqual(['HTTP_MAX_HEADER_BYTES: must be at least 8192']);
   });
 
   it('When the headers timeout is longer than the request timeout, then it is refused', () => {
@@ -134,6 +147,11 @@ describe('server configuration', () => {
     expect(problemsOf(() => loadServerConfig({ NODE_ENV: 'staging' }))).toEqual([
       'NODE_ENV: must be one of development, test, production',
     ]);
+  });
+
+  it('When CRON_LOCK_TTL_SECS is set, then cron locks live that long past a heartbeat; unset, 30 s', () => {
+    expect(loadWorkerConfig({ CRON_LOCK_TTL_SECS: '4' }).cron.lockTtlMs).toBe(4000);
+    expect(loadWorkerConfig({}).cron.lockTtlMs).toBe(30_000);
   });
 
   it('When SEARCH_ENGINE is meilisearch without a URL, then it is refused', () => {

@@ -19,6 +19,8 @@ const LOCAL_SESSION_SECRET = 'local-only-session-secret-never-use-in-production'
 // base64 of the 32 ASCII bytes 'local-only-totp-encryption-key!!', so production can spot it.
 const LOCAL_TOTP_ENCRYPTION_KEY = 'bG9jYWwtb25seS10b3RwLWVuY3J5cHRpb24ta2V5ISE=';
 const LOCAL_TOTP_SECRET = 'local-only-totp-backup-code-secret-never-use-in-production';
+/** The smallest request head allowed: a browser's cookies alone can take several KiB. */
+const MIN_HEADER_BYTES = 8192;
 const PLACEHOLDER = /local-only|change-?me|example|placeholder/i;
 
 /** An AES-256 key: 32 bytes written as 64 hex digits or as base64. */
@@ -92,6 +94,7 @@ export const serverEnvSpec = {
   HTTP_REQUEST_TIMEOUT_MS: { schema: positiveInt(), default: '120000' },
   HTTP_MAX_HEADER_BYTES: { schema: positiveInt(), default: '16384' },
   SHUTDOWN_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
+  SHUTDOWN_DELAY_SECS: { schema: z.coerce.number().int().min(0), default: '0' },
   STABILITY_CONCURRENCY_LIMIT: { schema: positiveInt(), default: '500' },
   STABILITY_BUFFER_SIZE: { schema: positiveInt(), default: '1024' },
   STABILITY_TIMEOUT_SECS: { schema: positiveInt(), default: '30' },
@@ -127,6 +130,12 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
   problems.push(...shared.problems);
   const oauth = buildOAuthConfig(e, runtime);
   problems.push(...oauth.problems);
+  if (e.SHUTDOWN_DELAY_SECS >= e.SHUTDOWN_TIMEOUT_SECS) {
+    problems.push('SHUTDOWN_DELAY_SECS: must be less than SHUTDOWN_TIMEOUT_SECS');
+  }
+  if (e.HTTP_MAX_HEADER_BYTES < MIN_HEADER_BYTES) {
+    problems.push(`HTTP_MAX_HEADER_BYTES: must be at least ${MIN_HEADER_BYTES}`);
+  }
   // Node refuses to start a server whose headers may take longer than the whole request.
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
@@ -169,8 +178,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env) {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES,
     },
-    /** Bound on draining after SIGTERM before the process exits anyway (exit code 1). */
+    /** Bound on the whole shutdown after SIGTERM, past which the process exits with code 1. */
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECS * 1000,
+    /** How long readiness says 503 before the server stops accepting: the balancer's notice. */
+    shutdownDelayMs: e.SHUTDOWN_DELAY_SECS * 1000,
     stability: {
       concurrencyLimit: e.STABILITY_CONCURRENCY_LIMIT,
       bufferSize: e.STABILITY_BUFFER_SIZE,

@@ -27,6 +27,7 @@ export const workerEnvSpec = {
   CRON_CLEANUP_SCHEDULE: { schema: str(), default: '0 4 * * 6' },
   CRON_SITEMAP_SCHEDULE: { schema: str(), default: '0 3 * * 0' },
   CRON_ORPHAN_BLOBS_SCHEDULE: { schema: str(), default: '0 5 * * 5' },
+  CRON_LOCK_TTL_SECS: { schema: positiveInt(), default: '30' },
   ACTION_LOG_RETENTION_DAYS: { schema: positiveInt(), default: '365' },
   // The hosts each provider serves avatars from; the import job fetches from nowhere else.
   GOOGLE_AVATAR_HOSTS: { schema: list(), default: '*.googleusercontent.com' },
@@ -61,6 +62,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     cron: {
       timezone: e.CRON_TIMEZONE,
+      lockTtlMs: e.CRON_LOCK_TTL_SECS * 1000,
       schedules: {
         cleanup: e.CRON_CLEANUP_SCHEDULE,
         sitemap: e.CRON_SITEMAP_SCHEDULE,

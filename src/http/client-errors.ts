@@ -1,15 +1,9 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { components } from '../generated/openapi.ts';
 import { errorStatuses, type ErrorCode } from '../shared/errors/codes.ts';
 
 type ErrorBody = components['schemas']['Error'];
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-};
 
 /** What Node's HTTP parser and timers report, as the catalogue names it. */
 function refusalOf(code: string | undefined): { code: ErrorCode; details: string } {
@@ -31,16 +25,18 @@ function refusalOf(code: string | undefined): { code: ErrorCode; details: string
  * every other refusal, instead of Node's bare status line, and their connection is closed.
  */
 export function answerClientErrors(server: Server): void {
-  // The response each socket is on, to know whether one has begun (a body can time out after
-  // the app has answered, an early 413 say).
-  const responses = new WeakMap<Duplex, ServerResponse>();
+  // Responses begun on each socket and not yet finished: while one is, on a kept-alive or a
+  // pipelining socket alike, no error can be written without landing inside its bytes.
+  const unfinished = new WeakMap<Duplex, number>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    responses.set(req.socket, res);
+    const socket = req.socket;
+    unfinished.set(socket, (unfinished.get(socket) ?? 0) + 1);
+    res.once('close', () => unfinished.set(socket, (unfinished.get(socket) ?? 1) - 1));
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // A client that went away, or a response already under way: nothing can be said anymore.
+    // A client that went away, or a response under way: nothing can be said anymore.
     const answerable =
-      error.code !== 'ECONNRESET' && socket.writable && !responses.get(socket)?.headersSent;
+      error.code !== 'ECONNRESET' && socket.writable && !(unfinished.get(socket) ?? 0);
     if (!answerable) {
       socket.destroy();
       return;
@@ -50,7 +46,7 @@ export function answerClientErrors(server: Server): void {
     const body: ErrorBody = { status, code, details };
     const json = JSON.stringify(body);
     socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
       () => socket.destroy(),
     );

@@ -1,34 +1,57 @@
 import type { Server, ServerResponse } from 'node:http';
 
 export interface ConnectionDrain {
-  /** From now on every response closes its connection once it is sent. */
-  start(): void;
+  /**
+   * Drains a server that has stopped accepting (server.close() called): lets every request in
+   * flight finish, then closes every connection left, and resolves with how many requests the
+   * deadline cut short (0 when all finished in time).
+   */
+  drain(deadlineMs: number): Promise<number>;
 }
 
 /**
- * server.close() only closes the sockets idle at that moment: a keep-alive socket busy with a
- * request stays open after its answer, up to the keep-alive timeout, and holds the shutdown
- * that long. While draining, each answer says `Connection: close` instead (so the client
- * knows not to reuse the socket, and Node closes it once sent), and a response whose headers
- * had already gone closes its socket when it ends.
+ * The connections a closing server must not wait for, closed as soon as nothing needs them:
+ * - a keep-alive socket busy at the signal would stay open after its answer for the
+ *   keep-alive timeout, so while draining each answer says `Connection: close`, and one whose
+ *   head had already gone ends its socket when it finishes;
+ * - a socket a client opened ahead of use (browsers and load balancers do), or one still
+ *   trickling its head in, carries no request, and server.close() also stops Node's header and
+ *   request timeouts: those are closed once the last request in flight has its answer;
+ * - a request still running at the deadline (a slow upload, say) is cut, so the process still
+ *   exits within its shutdown bound.
  */
 export function createConnectionDrain(server: Server): ConnectionDrain {
-  const open = new Set<ServerResponse>();
+  const inFlight = new Set<ServerResponse>();
   let draining = false;
+  let settle: (() => void) | undefined;
   // Ahead of the app, so the header is set before any handler can answer.
-  server.prependListener('request', (_req, res: ServerResponse) => {
+  server.prependListener('request', (req, res: ServerResponse) => {
     if (draining) res.setHeader('connection', 'close');
-    open.add(res);
-    res.once('close', () => open.delete(res));
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (!draining) return;
+      // Answered with keep-alive before the drain began: nothing will reuse this socket.
+      req.socket.end();
+      if (inFlight.size === 0) settle?.();
+    });
   });
   return {
-    start() {
+    async drain(deadlineMs) {
       draining = true;
-      for (const res of open) {
-        if (!res.headersSent) res.setHeader('connection', 'close');
-        else res.once('close', () => server.closeIdleConnections());
-      }
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
       server.closeIdleConnections();
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          settle = resolve;
+          timer = setTimeout(resolve, deadlineMs);
+        });
+        clearTimeout(timer);
+      }
+      const cut = inFlight.size;
+      server.closeAllConnections();
+      return cut;
     },
   };
 }

@@ -29,6 +29,7 @@ export interface EventStreamConnection {
 export function createEventStreams(options: EventStreamOptions) {
   /** Each open stream and how to end it. */
   const open = new Map<Response, () => void>();
+  let closing = false;
 
   return {
     /**
@@ -52,6 +53,9 @@ export function createEventStreams(options: EventStreamOptions) {
           'cache-control': 'no-store',
           // Proxies such as nginx would otherwise hold frames back.
           'x-accel-buffering': 'no',
+          // A stream holds its connection to the end; left open for keep-alive once the server
+          // ends it, the socket would keep a shutting-down server waiting for its idle timeout.
+          connection: 'close',
         });
         res.flushHeaders();
         keepAlive = setInterval(() => write(': keep-alive\n\n'), options.keepAliveMs);
@@ -77,6 +81,13 @@ export function createEventStreams(options: EventStreamOptions) {
         clearInterval(keepAlive);
         res.end();
       };
+      // A stream that arrives while the server shuts down ends as the open ones did, as an
+      // event stream, so its client reconnects to another instance at once.
+      if (closing) {
+        start();
+        end();
+        return;
+      }
       open.set(res, end);
       res.once('close', () => {
         gone = true;
@@ -106,8 +117,9 @@ export function createEventStreams(options: EventStreamOptions) {
       start();
     },
 
-    /** Ends every open stream; called on shutdown before the server waits for its sockets. */
+    /** Ends every open stream, and each one opened after; shutdown calls it before draining. */
     closeAll(): void {
+      closing = true;
       for (const end of open.values()) end();
     },
   };

@@ -1,14 +1,16 @@
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerClientErrors } from '../../src/http/client-errors.ts';
+import { eventually } from '../support/wait.ts';
 
 let server: Server | undefined;
 
 afterEach(async () => {
   server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  if (server?.listening) await new Promise((resolve) => server!.close(resolve));
   server = undefined;
 });
 
@@ -63,6 +65,24 @@ describe('requests Node refuses before the app', () => {
     const answer = parse(await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n'));
     expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
     expect(answer.body).toMatchObject({ status: 408, code: 'general:request_timeout' });
+  });
+
+  it('When a kept-alive socket has had its first request answered, then a refused second request on it still gets the catalogue JSON', async () => {
+    const port = await listen({ maxHeaderSize: 1024 });
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await eventually(() => received.includes('\r\n\r\n'));
+    expect(received.startsWith('HTTP/1.1 204 No Content')).toBe(true);
+    const first = received.length;
+    const closed = once(socket, 'close');
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2048)}\r\n\r\n`);
+    await closed;
+    expect(parse(received.slice(first)).body).toMatchObject({
+      status: 431,
+      code: 'general:header_too_large',
+    });
   });
 
   it('When the bytes are not HTTP, then the answer is the catalogue JSON 400', async () => {

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AckPolicy, nanos } from 'nats';
 import { deadLetterStream, jobStreams } from '../../src/shared/constants/jobs.ts';
+import { redisKeys } from '../../src/shared/constants/redis-keys.ts';
 import { ensureStreams } from '../../src/shared/jobs/streams.ts';
 import { deadLetterHeaders } from '../../worker/dlq.ts';
 import { defineConsumer, type ConsumerContext } from '../../worker/runner.ts';
+import { MAX_WORKER_REPLICAS } from '../../worker/runner/durable.ts';
 import {
   createRunnerHarness,
   eventually,
@@ -70,6 +72,34 @@ describe('consumer runner', () => {
     expect(await runner.metric('worker_jobs_failed_total', deleteContent.durable)).toBe(2);
     expect(await runner.metric('worker_jobs_processed_total', deleteContent.durable)).toBe(1);
     expect(await harness.deadLetters()).toEqual([]);
+  });
+
+  it('When two runners share the durable and the backlog is larger than both, then each runs its full concurrency at once and holds no more messages than it runs', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const first = recordingConsumer(() => gate);
+    const second = recordingConsumer(() => gate);
+    await harness.start([first.consumer]);
+    await harness.start([second.consumer]);
+    const jobs = deleteContent.concurrency * 3;
+    for (let i = 0; i < jobs; i += 1) await harness.publish('deleteContent', contentPayload);
+
+    await eventually('both runners at their full concurrency', () =>
+      first.deliveries.length === deleteContent.concurrency &&
+      second.deliveries.length === deleteContent.concurrency
+        ? true
+        : undefined,
+    );
+    const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+    // Only the messages being handled are out; the rest wait on the stream for a free slot.
+    expect(info.num_ack_pending).toBe(2 * deleteContent.concurrency);
+    expect(info.num_pending).toBe(jobs - 2 * deleteContent.concurrency);
+
+    open();
+    await eventually('every job acked', async () =>
+      (await harness.streamMessages('deleteContent')) === 0 ? true : undefined,
+    );
+    expect(first.deliveries.length + second.deliveries.length).toBe(jobs);
   });
 
   it('When a handler always fails, then the 6th failed delivery moves the job to the DLQ with its reason and origin, and off its stream', async () => {
@@ -141,35 +171,42 @@ describe('consumer runner', () => {
 
   it('When a side-effecting job is redelivered after its side effect ran, then the side effect is not repeated', async () => {
     let sideEffects = 0;
-    // The reindex-users stream has a concurrency of 1, so the redelivery waits for the first run.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
     const consumer = defineConsumer({
       job: 'reindexUsers',
       sideEffects: true,
-      // No in-progress acks: the first run outlives the ack wait, as a stalled worker would,
-      // long enough that a redelivery is due well before it ends (and a second one may be).
-      inProgressIntervalMs: 60_000,
       async handle() {
         sideEffects += 1;
-        await sleep(2500);
+        await gate;
       },
     });
-    const runner = await harness.start([consumer], { ackWaitMs: 1000 });
-
-    await harness.publish('reindexUsers', {
+    // A worker that stops before its job ends leaves it unacked: its side effect then finishes
+    // with no ack to follow, as when an ack is lost, and the job is delivered again elsewhere.
+    const stalled = await harness.start([consumer], { ackWaitMs: 1000, shutdownTimeoutMs: 100 });
+    const messageId = await harness.publish('reindexUsers', {
       reindex_id: randomUUID(),
       after_id: null,
       batch_size: 10,
     });
+    await eventually('the first run', () => (sideEffects === 1 ? true : undefined));
+    await stalled.stop();
+    open();
+    await eventually('the side effect to be recorded as done', async () =>
+      (await harness.redis.exists(redisKeys.jobDedup(messageId))) === 1 ? true : undefined,
+    );
+
+    const runner = await harness.start([consumer], { ackWaitMs: 1000 });
     const durable = jobStreams.reindexUsers.durable;
-    await eventually('a redelivery to be handled as a duplicate', async () =>
-      (await runner.metric('worker_jobs_duplicate_total', durable)) >= 1 ? true : undefined,
+    await eventually('the redelivery to be handled as a duplicate', async () =>
+      (await runner.metric('worker_jobs_duplicate_total', durable)) === 1 ? true : undefined,
     );
     await eventually('the job to be acked', async () =>
       (await harness.streamMessages('reindexUsers')) === 0 ? true : undefined,
     );
 
     expect(sideEffects).toBe(1);
-    expect(await runner.metric('worker_jobs_processed_total', durable)).toBe(1);
+    expect(await runner.metric('worker_jobs_processed_total', durable)).toBe(0);
   });
 
   it('When stop is called during a job, then the job completes and is acked before stop returns', async () => {
@@ -231,7 +268,7 @@ describe('consumer runner', () => {
     const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
     expect(info.config).toMatchObject({
       ack_policy: 'explicit',
-      max_ack_pending: 4,
+      max_ack_pending: deleteContent.concurrency * MAX_WORKER_REPLICAS,
       max_deliver: -1,
     });
     expect(info.config.backoff).toBeUndefined();
@@ -306,7 +343,7 @@ describe('consumer runner', () => {
       return current.config.ack_wait === nanos(12_000) ? current : undefined;
     });
     expect(info.config.ack_wait).toBe(nanos(12_000));
-    expect(info.config.max_ack_pending).toBe(deleteContent.concurrency);
+    expect(info.config.max_ack_pending).toBe(deleteContent.concurrency * MAX_WORKER_REPLICAS);
   });
 
   it('When the dead-letter stream cannot take the copy, then the job stays on its stream and is dead-lettered once the stream is back', async () => {

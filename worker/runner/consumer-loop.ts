@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConsumerMessages, JetStreamManager, JsMsg } from 'nats';
+import type { Consumer, JetStreamManager, JsMsg } from 'nats';
 import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import { ensureDurable } from './durable.ts';
 import { errorMessage, handleMessage, type MessageEnvironment } from './handle-message.ts';
 import type { ConsumerDefinition } from './types.ts';
 
 const MAX_RESTART_DELAY_MS = 30_000;
+/** How long one pull waits on the server before the lane asks again (nats.js allows ≥ 1 s). */
+const PULL_EXPIRES_MS = 5000;
 
 export interface LoopEnvironment extends MessageEnvironment {
   jsm: JetStreamManager;
@@ -33,7 +35,6 @@ export function startConsumerLoop(
   const messageEnv = { ...env, logger };
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
-  let messages: ConsumerMessages | undefined;
 
   const handBack = (msg: JsMsg) => {
     try {
@@ -43,27 +44,53 @@ export function startConsumerLoop(
     }
   };
 
+  /**
+   * One slot of the concurrency: it pulls a message only once its last one is handled. A
+   * worker then never holds more messages than it runs, so replicas on the same durable share
+   * its backlog instead of one buffering it (a refilling consume pulls again as messages
+   * arrive, not as they finish). `run` aborts when another lane failed.
+   */
+  async function lane(pull: Consumer, run: AbortSignal): Promise<void> {
+    while (!stopping.signal.aborted && !run.aborted) {
+      const batch = await pull.fetch({ max_messages: 1, expires: PULL_EXPIRES_MS });
+      const stop = () => batch.stop();
+      run.addEventListener('abort', stop);
+      stopping.signal.addEventListener('abort', stop);
+      if (stopping.signal.aborted || run.aborted) stop();
+      try {
+        for await (const msg of batch) {
+          if (stopping.signal.aborted) {
+            handBack(msg);
+            continue;
+          }
+          const task: Promise<void> = handleMessage(msg, consumer, messageEnv).finally(() =>
+            inFlight.delete(task),
+          );
+          inFlight.add(task);
+          await task;
+        }
+      } finally {
+        run.removeEventListener('abort', stop);
+        stopping.signal.removeEventListener('abort', stop);
+      }
+    }
+  }
+
   async function consume(onStarted: () => void): Promise<void> {
     await ensureDurable(env.jsm, consumer.job, env.settings.ackWaitMs);
     const pull = await env.js.consumers.get(stream, durable);
-    messages = await pull.consume({ max_messages: concurrency, abort_on_missing_resource: true });
-    if (stopping.signal.aborted) messages.stop();
     onStarted();
-    for await (const msg of messages) {
-      // max_ack_pending already caps deliveries at the concurrency; this guards the moment
-      // between a handler's ack and its slot being freed.
-      while (inFlight.size >= concurrency && !stopping.signal.aborted) {
-        await Promise.race(inFlight);
-      }
-      if (stopping.signal.aborted) {
-        handBack(msg);
-        continue;
-      }
-      const task: Promise<void> = handleMessage(msg, consumer, messageEnv).finally(() =>
-        inFlight.delete(task),
-      );
-      inFlight.add(task);
-    }
+    const run = new AbortController();
+    const lanes = Array.from({ length: concurrency }, () =>
+      lane(pull, run.signal).catch((error: unknown) => {
+        run.abort();
+        throw error;
+      }),
+    );
+    // Every lane has stopped before the loop restarts, so a restart never doubles them.
+    const ended = await Promise.allSettled(lanes);
+    const failed = ended.find((lane) => lane.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   const supervised = (async () => {
@@ -90,7 +117,6 @@ export function startConsumerLoop(
     inFlight,
     async stopFetching() {
       stopping.abort();
-      messages?.stop();
       await supervised;
     },
   };

@@ -2,6 +2,13 @@ import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager } from 'nats';
 import { jobStreams, type JobName } from '../../src/shared/constants/jobs.ts';
 
 /**
+ * Worker replicas that can each run a job at its full concurrency. The durable is shared, so
+ * its max_ack_pending caps all replicas together; each worker bounds its own share by pulling
+ * only for free slots (consumer-loop.ts). Past this many replicas, more add no throughput.
+ */
+export const MAX_WORKER_REPLICAS = 32;
+
+/**
  * Creates the job's durable pull consumer or brings its settings up to date (NATS treats an
  * add of an existing durable as an update). No `backoff` field: on NATS 2.9 it silently
  * replaces ack_wait with its first step; retries are paced by nak(delay) instead. Deliveries
@@ -20,7 +27,7 @@ export async function ensureDurable(
     deliver_policy: DeliverPolicy.All,
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ackWaitMs),
-    max_ack_pending: concurrency,
+    max_ack_pending: concurrency * MAX_WORKER_REPLICAS,
     max_deliver: -1,
   });
 }

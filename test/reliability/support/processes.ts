@@ -45,6 +45,16 @@ function rssMiBOf(pid: number): number {
 }
 
 async function waitUntilAnswering(url: string, what: KitProcess, child: ChildProcess) {
+  try {
+    await pollUntilAnswering(url, what, child);
+  } catch (error) {
+    // A process that never became ready must not outlive the failed start.
+    await what.stop('SIGKILL');
+    throw error;
+  }
+}
+
+async function pollUntilAnswering(url: string, what: KitProcess, child: ChildProcess) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -124,4 +134,16 @@ export async function startWorkerProcess(options: StartOptions): Promise<KitProc
   const worker = asKitProcess(options.name, `http://127.0.0.1:${port}`, child, logFile);
   await waitUntilAnswering(`${worker.url}/health`, worker, child);
   return worker;
+}
+
+/** Starts several processes at once; when one fails, those that started are stopped again. */
+export async function startAll(starts: Promise<KitProcess>[]): Promise<KitProcess[]> {
+  const settled = await Promise.allSettled(starts);
+  const failure = settled.find((result) => result.status === 'rejected');
+  const started = settled.flatMap((result) =>
+    result.status === 'fulfilled' ? [result.value] : [],
+  );
+  if (!failure) return started;
+  await Promise.all(started.map((kit) => kit.stop()));
+  throw failure.reason;
 }

@@ -16,9 +16,18 @@ export interface RecipientLog {
   abandoned: number;
 }
 
+export interface Answered {
+  /** The envelope recipient, lowercased. */
+  to: string;
+  /** performance.now() when the server accepted the message. */
+  at: number;
+}
+
 export interface SlowSmtp {
   host: string;
   port: number;
+  /** Every message answered 250 so far, in order. */
+  answered: Answered[];
   /** What happened to the messages for one envelope recipient (lowercased). */
   log(to: string): RecipientLog;
   /** Answers the messages for `to` held until released. */
@@ -28,13 +37,15 @@ export interface SlowSmtp {
 
 /**
  * A real SMTP server that takes each message's data and then holds back its answer for as
- * long as `hold` says (by recipient and attempt, 1 for the first), so a test can have a
+ * long as `hold` says (by recipient and attempt, 1 for the first): like a distant relay, so
+ * jobs that send mail wait on the protocol peer rather than the CPU, or so a test can have a
  * worker's send in flight when it signals the worker.
  */
 export async function startSlowSmtp(
   hold: (to: string, attempt: number) => Hold,
 ): Promise<SlowSmtp> {
   const logs = new Map<string, RecipientLog>();
+  const answers: Answered[] = [];
   const logOf = (to: string) => {
     let log = logs.get(to);
     if (!log) logs.set(to, (log = { attempts: 0, delivered: 0, abandoned: 0 }));
@@ -70,6 +81,7 @@ export async function startSlowSmtp(
             return;
           }
           log.delivered += 1;
+          answers.push({ to, at: performance.now() });
           callback();
         };
         whenClosed.set(session.id, answer);
@@ -86,6 +98,7 @@ export async function startSlowSmtp(
   return {
     host: '127.0.0.1',
     port,
+    answered: answers,
     log: (to) => ({ ...logOf(to.toLowerCase()) }),
     release(to) {
       const answers = held.get(to.toLowerCase()) ?? [];
