@@ -1,0 +1,71 @@
+import { Agent, request } from 'node:http';
+import type { FuzzRequest } from './request.ts';
+
+export interface FuzzAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body; empty for an event stream. */
+  body: Buffer;
+}
+
+/** Longer than any answer of a healthy server; an answer that never comes is a failure. */
+const ANSWER_TIMEOUT_MS = 60_000;
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Sends the request as given, byte for byte (node:http, not fetch: fetch normalises the URL
+ * and refuses some of what the fuzzer must send). An event stream is closed once its status
+ * and headers are in.
+ */
+export function createSender(baseUrl: string) {
+  const url = new URL(baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const send = (fuzz: FuzzRequest): Promise<FuzzAnswer> =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...fuzz.headers };
+      if (fuzz.body) headers['content-length'] = String(fuzz.body.length);
+      const outgoing = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: fuzz.method,
+          path: fuzz.target,
+          headers,
+          agent,
+          timeout: ANSWER_TIMEOUT_MS,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const done = () =>
+            resolve({
+              status: response.statusCode!,
+              headers: response.headers,
+              body: Buffer.concat(chunks),
+            });
+          // A stream stays open: its status and headers are the answer.
+          if (String(response.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+            done();
+            response.destroy();
+            return;
+          }
+          response.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) {
+              done();
+              response.destroy();
+            }
+          });
+          response.on('end', done);
+          response.on('error', reject);
+        },
+      );
+      outgoing.on('timeout', () =>
+        outgoing.destroy(new Error(`no answer in ${ANSWER_TIMEOUT_MS} ms`)),
+      );
+      outgoing.on('error', reject);
+      outgoing.end(fuzz.body);
+    });
+  return { send, close: () => agent.destroy() };
+}
