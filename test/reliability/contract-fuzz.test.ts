@@ -10,11 +10,11 @@ import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
 
 const scale = soak ? 5 : 1;
-const INVALID_PER_OPERATION = 60 * scale;
-const VALID_PER_OPERATION = 25 * scale;
+const INVALID_PER_OPERATION = 50 * scale;
+const VALID_PER_OPERATION = 20 * scale;
 // Valid requests of rate-limited operations hash passwords or queue mails: fewer of them.
-const VALID_PER_LIMITED_OPERATION = 8 * scale;
-const UNROUTED = 150 * scale;
+const VALID_PER_LIMITED_OPERATION = 6 * scale;
+const UNROUTED = 120 * scale;
 
 /** Requests no operation matches: other methods on the contract's paths, and unknown paths. */
 function unroutedCases(contract: ReturnType<typeof loadFuzzContract>, seed: number): FuzzCase[] {
@@ -127,7 +127,12 @@ describe('contract fuzzer', () => {
 
     const rows = [...tally.byOperation].map(
       ([id, c]) =>
-        `  ${id.padEnd(28)} ${String(c.valid).padStart(5)} valid ${String(c.invalid).padStart(5)} invalid`,
+        `  ${id.padEnd(28)} ${String(c.valid).padStart(5)} valid ${String(c.invalid).padStart(5)} invalid, slowest ${c.slowestMs.toFixed(0).padStart(5)} ms, answers ${[
+          ...c.statuses,
+        ]
+          .sort(([a], [b]) => a - b)
+          .map(([status, n]) => `${status}×${n}`)
+          .join(' ')}`,
     );
     process.stdout.write(
       `contract fuzzer: ${tally.sent} requests over ${tally.byOperation.size} operations in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases.join(', ')}), seed ${seed}\n${rows.join('\n')}\n`,

@@ -10,6 +10,7 @@ import {
 } from './invalid-values.ts';
 import { headerSafe, percentEncode } from './request.ts';
 import type { SchemaCheck } from './schema-check.ts';
+import { imageKinds } from '../../../../src/modules/users/user-images.kinds.ts';
 
 /** One generated input of an operation and what the contract says of it. */
 export interface FuzzCase {
@@ -126,6 +127,26 @@ export function validDraft(operation: FuzzOperation, context: CaseContext): fc.A
 
 const clone = (draft: Draft): Draft => structuredClone(draft);
 
+/** Percent-encodings that decode to nothing valid: truncated, not hex, not UTF-8, NUL. */
+const BROKEN_PERCENT_ENCODINGS = ['%', '%ZZ', '%FF', '%C3%28', '%ED%A0%80', '%00', '%E2%82'];
+
+/** Bigger than the limit of any upload route. */
+const OVERSIZE_UPLOAD_BYTES =
+  Math.max(...Object.values(imageKinds).map((kind) => kind.maxBytes)) + 1;
+
+const CONTENT_TYPES = [
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'application/json; charset=utf-16',
+  'image/png',
+  '',
+  'application/json-patch+json',
+  '*/*',
+];
+
 /**
  * Node answers 431 itself, before the app, to a request line and headers over 16 KiB: a
  * transport limit (the hostile-transport scenario's), not the contract's. Parameters stay
@@ -161,9 +182,7 @@ function mutations(
             next.query = next.query.filter((e) => e.name !== parameter.name);
             next.query.push({ name: parameter.name, value });
           }
-          const broken =
-            check.parameterErrors(parameter.schema, value).length > 0 ||
-            (parameter.in === 'path' && value === '');
+          const broken = check.parameterErrors(parameter.schema, value).length > 0;
           return {
             kind: `${parameter.in}.${parameter.name} = ${JSON.stringify(value).slice(0, 60)}`,
             draft: next,
@@ -193,15 +212,25 @@ function mutations(
             return { kind: `duplicated query.${parameter.name}`, draft: next };
           }),
       );
+    }
+    if (parameter.in === 'path') {
       list.push(
-        fc
-          .constantFrom('%', '%ZZ', '%FF', '%C3%28', '%ED%A0%80', '%00', '%E2%82')
-          .map((junk) => (draft: Draft) => {
-            const next = clone(draft);
-            next.query = next.query.filter((e) => e.name !== parameter.name);
-            next.query.push({ name: parameter.name, value: junk, raw: true });
-            return { kind: `query.${parameter.name} percent-encoding ${junk}`, draft: next };
-          }),
+        fc.constantFrom(...BROKEN_PERCENT_ENCODINGS).map((junk) => (draft: Draft) => {
+          const next = clone(draft);
+          next.pathParams[parameter.name] = junk;
+          next.rawPathParams = [parameter.name];
+          return { kind: `path.${parameter.name} percent-encoding ${junk}`, draft: next };
+        }),
+      );
+    }
+    if (parameter.in === 'query') {
+      list.push(
+        fc.constantFrom(...BROKEN_PERCENT_ENCODINGS).map((junk) => (draft: Draft) => {
+          const next = clone(draft);
+          next.query = next.query.filter((e) => e.name !== parameter.name);
+          next.query.push({ name: parameter.name, value: junk, raw: true });
+          return { kind: `query.${parameter.name} percent-encoding ${junk}`, draft: next };
+        }),
       );
     }
   }
@@ -411,6 +440,18 @@ function mutations(
       });
     list.push(fc.constant((draft: Draft) => withParts('upload without parts', [])(draft)));
     list.push(
+      fc.constant((draft: Draft) =>
+        withParts(
+          'upload over the size limit',
+          asParts(draft).map((part) =>
+            typeof part.value === 'string'
+              ? part
+              : { ...part, value: Buffer.alloc(OVERSIZE_UPLOAD_BYTES, 1) },
+          ),
+        )(draft),
+      ),
+    );
+    list.push(
       fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 })).map(
         ([name, value]) =>
           (draft: Draft) =>
@@ -469,16 +510,7 @@ function mutations(
 
   list.push(
     fc
-      .constantFrom(
-        'text/plain',
-        'application/x-www-form-urlencoded',
-        'application/xml',
-        'application/json; charset=utf-16',
-        'image/png',
-        '',
-        'application/json-patch+json',
-        '*/*',
-      )
+      .constantFrom(...CONTENT_TYPES.filter((type) => type !== body.mediaType))
       .map((contentType) => (draft: Draft) => ({
         kind: `Content-Type ${JSON.stringify(contentType)}`,
         draft: {
@@ -533,7 +565,18 @@ export function validCases(
   count: number,
   seed: number,
 ): FuzzCase[] {
+  // An operation with little to vary (no parameters, no body) yields the same request over
+  // and over: it is sent once per distinct form.
+  const seen = new Set<string>();
   return fc
     .sample(validDraft(operation, context), { seed, numRuns: count })
+    .filter((draft) => {
+      const key = JSON.stringify(draft, (_, value: unknown) =>
+        value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value,
+      );
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
     .map((draft) => ({ operation, kind: 'valid', refused: false, draft }));
 }

@@ -19,6 +19,8 @@ export type Caller = 'user' | 'anonymous' | 'forged';
 /** A request before it is put on the wire: what the generator and the mutations work on. */
 export interface Draft {
   pathParams: Record<string, string>;
+  /** Path parameters that go unencoded (broken percent-encoding on purpose). */
+  rawPathParams?: string[];
   /** Query entries in order; `raw` ones go unencoded (broken percent-encoding on purpose). */
   query: { name: string; value: string; raw?: boolean }[];
   /** Header parameters, already in the form Node can send (see headerSafe). */
@@ -47,7 +49,9 @@ function encodeBody(body: DraftBody): { bytes: Buffer; contentType?: string } {
 
 export function toRequest(operation: FuzzOperation, draft: Draft): FuzzRequest {
   const path = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
-    percentEncode(draft.pathParams[name] ?? ''),
+    draft.rawPathParams?.includes(name)
+      ? draft.pathParams[name]!
+      : percentEncode(draft.pathParams[name] ?? ''),
   );
   const rawQuery = draft.query.some((entry) => entry.raw);
   const target =

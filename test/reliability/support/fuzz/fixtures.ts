@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { hashPassword } from '../../../../src/modules/auth/password.ts';
 import { revokeUserSessions } from '../../../../src/modules/auth/session/session.revocation.ts';
+import { loadServerConfig } from '../../../../src/config/server.ts';
 import { closeRedis, createRedis, type RedisClient } from '../../../../src/shared/clients/redis.ts';
+import { createStorage, type Bucket } from '../../../../src/shared/clients/s3.ts';
 import { newId } from '../../../../src/shared/db/ids.ts';
 import { createDatabase, type Database } from '../../../../src/shared/db/knex.ts';
 import { cookieFrom } from '../../../support/factories.ts';
@@ -26,6 +28,8 @@ export interface FuzzWorld {
   images: Uint8Array[];
   /** The fuzz user's session cookie, signing in again when the last one was ended. */
   session(): Promise<string>;
+  /** How many times the fuzz user has signed in; each login adds a session. */
+  readonly logins: number;
   /** Notes the session may have ended (a logout, a revoke): the next session() checks it. */
   sessionMayHaveEnded(): void;
   /** A distinct client address for each request, so per-IP limits count each once. */
@@ -109,7 +113,7 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
   const otherPost = await createPost(baseUrl, otherCookie, 'Another user’s post');
   // A second session of the fuzz user: revoking it is a real path; revoking the current one
   // would sign the fuzzer out.
-  const spare = await login(baseUrl, user);
+  await login(baseUrl, user);
   let cookie = await login(baseUrl, user);
   const ownPosts = [
     await createPost(baseUrl, cookie, 'Fuzz post one'),
@@ -122,9 +126,9 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
     .write('action_logs')
     .whereIn('resource_id', [...ownPosts, otherPost])
     .pluck('id')) as string[];
-  void spare;
 
   let checkSession = false;
+  let logins = 0;
   return {
     db,
     redis,
@@ -148,9 +152,15 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
         checkSession = false;
         const me = await fetch(`${baseUrl}/v0/user/me`, { headers: { cookie } });
         await me.body?.cancel();
-        if (me.status !== 200) cookie = await login(baseUrl, user);
+        if (me.status !== 200) {
+          cookie = await login(baseUrl, user);
+          logins += 1;
+        }
       }
       return cookie;
+    },
+    get logins() {
+      return logins;
     },
     sessionMayHaveEnded() {
       checkSession = true;
@@ -165,8 +175,37 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
       await db.write('outbox').where('created_at', '>=', startedAt).delete();
       await db.write('action_logs').where('created_at', '>=', startedAt).delete();
       await db.write('users').whereIn('id', created).delete();
+      // Their blobs too: the jobs that would have deleted some were in the outbox just emptied.
+      const storage = createStorage(loadServerConfig(env).storage);
+      await removeNewUnreferenced(storage.content, 'posts/', startedAt, async (keys) =>
+        db.write('posts').whereIn('storage_key', keys).pluck<string[]>('storage_key'),
+      );
+      await removeNewUnreferenced(storage.public, 'user-images/', startedAt, async (keys) => [
+        ...(await db
+          .write('users')
+          .whereIn('profile_image', keys)
+          .pluck<string[]>('profile_image')),
+        ...(await db.write('users').whereIn('banner_image', keys).pluck<string[]>('banner_image')),
+      ]);
+      await storage.close();
       await closeRedis(redis);
       await db.close();
     },
   };
+}
+
+/** Deletes the objects under `prefix` written since `since` that no row still names. */
+async function removeNewUnreferenced(
+  bucket: Bucket,
+  prefix: string,
+  since: Date,
+  referenced: (keys: string[]) => Promise<string[]>,
+): Promise<void> {
+  const keys: string[] = [];
+  for await (const object of bucket.list(prefix)) {
+    if (object.lastModified >= since) keys.push(object.key);
+  }
+  if (keys.length === 0) return;
+  const kept = new Set(await referenced(keys));
+  await bucket.deleteMany(keys.filter((key) => !kept.has(key)));
 }

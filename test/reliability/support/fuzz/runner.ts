@@ -22,7 +22,11 @@ export interface Failure {
 /** What a run sent and found, counted. */
 export interface FuzzTally {
   sent: number;
-  byOperation: Map<string, { valid: number; invalid: number }>;
+  /** Requests per operation, its answers by status, and its slowest answer. */
+  byOperation: Map<
+    string,
+    { valid: number; invalid: number; statuses: Map<number, number>; slowestMs: number }
+  >;
   unexpected5xx: number;
   /** Refused requests (or batches of them) after which a stored row had changed. */
   changedByRefused: number;
@@ -49,15 +53,23 @@ export function createRunner(
     request.headers['x-forwarded-for'] = world.nextAddress();
     if (fuzz.draft.caller === 'user') request.headers.cookie = await world.session();
     if (fuzz.draft.caller === 'forged') request.headers.cookie = FORGED_COOKIE;
-    const counts = tally.byOperation.get(fuzz.operation.operationId) ?? { valid: 0, invalid: 0 };
+    const counts = tally.byOperation.get(fuzz.operation.operationId) ?? {
+      valid: 0,
+      invalid: 0,
+      statuses: new Map<number, number>(),
+      slowestMs: 0,
+    };
     tally.byOperation.set(fuzz.operation.operationId, counts);
     if (fuzz.kind === 'valid') counts.valid += 1;
     else counts.invalid += 1;
     tally.sent += 1;
     const described = `${request.method} ${request.target.slice(0, 200)} (${fuzz.draft.caller}, ${request.headers['content-type'] ?? 'no content type'}, ${request.body?.length ?? 0} bytes)`;
     let answer: FuzzAnswer;
+    const sentAt = performance.now();
     try {
       answer = await sender.send(request);
+      counts.slowestMs = Math.max(counts.slowestMs, performance.now() - sentAt);
+      counts.statuses.set(answer.status, (counts.statuses.get(answer.status) ?? 0) + 1);
     } catch (error) {
       tally.failures.push({
         operationId: fuzz.operation.operationId,
@@ -127,11 +139,24 @@ export function createRunner(
     },
     /** Sends mutations one at a time; each one refused must have stored nothing. */
     async serialMutations(cases: FuzzCase[]) {
+      // A refusal leaves the fingerprint as it was, so the one taken after it is the next
+      // one's before, until an accepted request or a new login changes what is stored.
+      let known: string | undefined;
       for (const fuzz of cases) {
+        const logins = world.logins;
         await world.session();
-        const before = await print();
+        if (world.logins !== logins) known = undefined;
+        const before = known ?? (await print());
         const answer = await sendOne(fuzz);
-        if (answer && answer.status >= 400 && (await print()) !== before) {
+        known = undefined;
+        if (!answer) continue;
+        if (answer.status < 300) {
+          world.sessionMayHaveEnded();
+          continue;
+        }
+        const after = await print();
+        if (after === before) known = after;
+        else {
           tally.changedByRefused += 1;
           tally.failures.push({
             operationId: fuzz.operation.operationId,
@@ -142,7 +167,6 @@ export function createRunner(
             answer: answer.body.toString('utf8').slice(0, 300),
           });
         }
-        if (answer && answer.status < 300) world.sessionMayHaveEnded();
       }
     },
     close: () => sender.close(),

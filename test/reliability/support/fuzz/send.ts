@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type ClientRequest } from 'node:http';
 import type { FuzzRequest } from './request.ts';
 
 export interface FuzzAnswer {
@@ -11,6 +11,32 @@ export interface FuzzAnswer {
 /** Longer than any answer of a healthy server; an answer that never comes is a failure. */
 const ANSWER_TIMEOUT_MS = 60_000;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Writes a large body a chunk at a time as the socket drains, and stops once the answer is
+ * in, as a client does that reads its answer while it sends.
+ */
+async function writeBody(
+  outgoing: ClientRequest,
+  body: Buffer | undefined,
+  answered: () => boolean,
+) {
+  if (!body || body.length <= CHUNK_BYTES) {
+    outgoing.end(body);
+    return;
+  }
+  for (let offset = 0; offset < body.length; offset += CHUNK_BYTES) {
+    if (answered() || outgoing.destroyed) return;
+    if (!outgoing.write(body.subarray(offset, offset + CHUNK_BYTES))) {
+      await new Promise((resolve) => {
+        outgoing.once('drain', resolve);
+        outgoing.once('close', resolve);
+      });
+    }
+  }
+  outgoing.end();
+}
 
 /**
  * Sends the request as given, byte for byte (node:http, not fetch: fetch normalises the URL
@@ -22,6 +48,7 @@ export function createSender(baseUrl: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const send = (fuzz: FuzzRequest): Promise<FuzzAnswer> =>
     new Promise((resolve, reject) => {
+      let answered = false;
       const headers: Record<string, string> = { ...fuzz.headers };
       if (fuzz.body) headers['content-length'] = String(fuzz.body.length);
       const outgoing = request(
@@ -35,6 +62,7 @@ export function createSender(baseUrl: string) {
           timeout: ANSWER_TIMEOUT_MS,
         },
         (response) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let size = 0;
           const done = () =>
@@ -58,14 +86,19 @@ export function createSender(baseUrl: string) {
             }
           });
           response.on('end', done);
-          response.on('error', reject);
+          // The server may close a connection whose body it refused right after its answer.
+          response.on('error', done);
         },
       );
       outgoing.on('timeout', () =>
         outgoing.destroy(new Error(`no answer in ${ANSWER_TIMEOUT_MS} ms`)),
       );
-      outgoing.on('error', reject);
-      outgoing.end(fuzz.body);
+      // The server may refuse a body it has not read (over a limit) and close the connection:
+      // once its answer is in, writing the rest fails, and that failure is no news.
+      outgoing.on('error', (error) => {
+        if (!answered) reject(error);
+      });
+      void writeBody(outgoing, fuzz.body, () => answered);
     });
   return { send, close: () => agent.destroy() };
 }
