@@ -9,7 +9,9 @@ import { fuzzSeed, soak } from './support/mode.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
 
+// The soak mode sends five times as many, which takes longer than the suite's test timeout.
 const scale = soak ? 5 : 1;
+const SOAK_TIMEOUT_MS = soak ? 900_000 : undefined;
 const INVALID_PER_OPERATION = 50 * scale;
 const VALID_PER_OPERATION = 20 * scale;
 // Valid requests of rate-limited operations hash passwords or queue mails: fewer of them.
@@ -85,71 +87,80 @@ describe('contract fuzzer', () => {
     await server?.stop();
   });
 
-  it('When every operation gets thousands of valid and invalid requests, then each answer is one the contract allows and refusals store nothing', async () => {
-    const seed = fuzzSeed();
-    const contract = loadFuzzContract();
-    const check = createSchemaCheck(contract);
-    const images = world!.images;
-    const context: CaseContext = {
-      contract,
-      check,
-      values: {
-        resolve: contract.resolve,
-        realValuesFor: (schema) =>
-          world!.realValues.filter((value) => check.errors(schema, value).length === 0),
-        binary: fc.constantFrom(...images),
-      },
-    };
-    process.stdout.write(`contract fuzzer seed ${seed} (replay with RELIABILITY_SEED=${seed})\n`);
-    const runner = createRunner(contract, check, world!, server!.url);
-    const started = Date.now();
-    const phases: string[] = [];
-    try {
-      // Refusals first, while the fuzz user's rows are as the fixtures made them.
-      for (const [index, operation] of contract.operations.entries()) {
-        const cases = invalidCases(operation, context, INVALID_PER_OPERATION, seed + index * 7919);
-        await runner.refusedBatch(cases.filter((c) => c.refused));
-        await runner.openBatch(cases.filter((c) => !c.refused));
+  it(
+    'When every operation gets thousands of valid and invalid requests, then each answer is one the contract allows and refusals store nothing',
+    async () => {
+      const seed = fuzzSeed();
+      const contract = loadFuzzContract();
+      const check = createSchemaCheck(contract);
+      const images = world!.images;
+      const context: CaseContext = {
+        contract,
+        check,
+        values: {
+          resolve: contract.resolve,
+          realValuesFor: (schema) =>
+            world!.realValues.filter((value) => check.errors(schema, value).length === 0),
+          binary: fc.constantFrom(...images),
+        },
+      };
+      process.stdout.write(`contract fuzzer seed ${seed} (replay with RELIABILITY_SEED=${seed})\n`);
+      const runner = createRunner(contract, check, world!, server!.url);
+      const started = Date.now();
+      const phases: string[] = [];
+      try {
+        // Refusals first, while the fuzz user's rows are as the fixtures made them.
+        for (const [index, operation] of contract.operations.entries()) {
+          const cases = invalidCases(
+            operation,
+            context,
+            INVALID_PER_OPERATION,
+            seed + index * 7919,
+          );
+          await runner.refusedBatch(cases.filter((c) => c.refused));
+          await runner.openBatch(cases.filter((c) => !c.refused));
+        }
+        phases.push(`invalid ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        for (const [index, operation] of contract.operations.entries()) {
+          const count = operation.rateLimited ? VALID_PER_LIMITED_OPERATION : VALID_PER_OPERATION;
+          const cases = validCases(operation, context, count, seed + 104_729 + index);
+          if (operation.mutates) await runner.serialMutations(cases);
+          else await runner.openBatch(cases);
+        }
+        phases.push(`valid ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        await runner.refusedBatch(unroutedCases(contract, seed));
+      } finally {
+        runner.close();
       }
-      phases.push(`invalid ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      for (const [index, operation] of contract.operations.entries()) {
-        const count = operation.rateLimited ? VALID_PER_LIMITED_OPERATION : VALID_PER_OPERATION;
-        const cases = validCases(operation, context, count, seed + 104_729 + index);
-        if (operation.mutates) await runner.serialMutations(cases);
-        else await runner.openBatch(cases);
-      }
-      phases.push(`valid ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      await runner.refusedBatch(unroutedCases(contract, seed));
-    } finally {
-      runner.close();
-    }
-    const { tally } = runner;
+      const { tally } = runner;
 
-    const rows = [...tally.byOperation].map(
-      ([id, c]) =>
-        `  ${id.padEnd(28)} ${String(c.valid).padStart(5)} valid ${String(c.invalid).padStart(5)} invalid, slowest ${c.slowestMs.toFixed(0).padStart(5)} ms, answers ${[
-          ...c.statuses,
-        ]
-          .sort(([a], [b]) => a - b)
-          .map(([status, n]) => `${status}×${n}`)
-          .join(' ')}`,
-    );
-    process.stdout.write(
-      `contract fuzzer: ${tally.sent} requests over ${tally.byOperation.size} operations in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases.join(', ')}), seed ${seed}\n${rows.join('\n')}\n`,
-    );
-    const covered = contract.operations.filter((op) =>
-      tally.byOperation.has(op.operationId),
-    ).length;
-    recordScenario({
-      scenario: 'contract fuzzer',
-      requests: tally.sent,
-      faults: 'generated invalid input',
-      unexpected5xx: tally.unexpected5xx,
-      lost: tally.changedByRefused,
-      notes: `seed ${seed}; ${covered}/${contract.operations.length} operations; ${tally.failures.length} contract violations`,
-    });
+      const rows = [...tally.byOperation].map(
+        ([id, c]) =>
+          `  ${id.padEnd(28)} ${String(c.valid).padStart(5)} valid ${String(c.invalid).padStart(5)} invalid, slowest ${c.slowestMs.toFixed(0).padStart(5)} ms, answers ${[
+            ...c.statuses,
+          ]
+            .sort(([a], [b]) => a - b)
+            .map(([status, n]) => `${status}×${n}`)
+            .join(' ')}`,
+      );
+      process.stdout.write(
+        `contract fuzzer: ${tally.sent} requests over ${tally.byOperation.size} operations in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases.join(', ')}), seed ${seed}\n${rows.join('\n')}\n`,
+      );
+      const covered = contract.operations.filter((op) =>
+        tally.byOperation.has(op.operationId),
+      ).length;
+      recordScenario({
+        scenario: 'contract fuzzer',
+        requests: tally.sent,
+        faults: 'generated invalid input',
+        unexpected5xx: tally.unexpected5xx,
+        lost: tally.changedByRefused,
+        notes: `seed ${seed}; ${covered}/${contract.operations.length} operations; ${tally.failures.length} contract violations`,
+      });
 
-    expect(covered).toBe(contract.operations.length);
-    expect(tally.failures.slice(0, 25)).toEqual([]);
-  });
+      expect(covered).toBe(contract.operations.length);
+      expect(tally.failures.slice(0, 25)).toEqual([]);
+    },
+    SOAK_TIMEOUT_MS,
+  );
 });

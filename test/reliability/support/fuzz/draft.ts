@@ -29,6 +29,16 @@ export interface Draft {
   caller: Caller;
 }
 
+/** A valid request broken one way, and whether the contract refuses the result. */
+export interface Mutation {
+  kind: string;
+  draft: Draft;
+  /** Undefined when the contract leaves it open (a duplicated key, invalid UTF-8 in a string). */
+  refused?: boolean;
+}
+
+export const clone = (draft: Draft): Draft => structuredClone(draft);
+
 /** The bytes of a draft's body and the Content-Type that goes with them. */
 function encodeBody(body: DraftBody): { bytes: Buffer; contentType?: string } {
   switch (body.kind) {

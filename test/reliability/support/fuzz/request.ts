@@ -40,6 +40,9 @@ export function queryString(entries: [string, string][], raw = false): string {
   return `?${entries.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`;
 }
 
+/** A header parameter's quoted-string: quotes and backslashes escaped as quoted-pairs. */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
 /** A multipart/form-data body of text fields and files, with its boundary. */
 export function multipartBody(
   parts: { name: string; value: string | Uint8Array; filename?: string; type?: string }[],
@@ -48,8 +51,8 @@ export function multipartBody(
   const chunks: Buffer[] = [];
   for (const part of parts) {
     const file = typeof part.value !== 'string';
-    const disposition = `form-data; name="${part.name}"${
-      file ? `; filename="${part.filename ?? 'upload.bin'}"` : ''
+    const disposition = `form-data; name=${quoted(part.name)}${
+      file ? `; filename=${quoted(part.filename ?? 'upload.bin')}` : ''
     }`;
     chunks.push(
       Buffer.from(

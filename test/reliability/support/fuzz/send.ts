@@ -29,9 +29,14 @@ async function writeBody(
   for (let offset = 0; offset < body.length; offset += CHUNK_BYTES) {
     if (answered() || outgoing.destroyed) return;
     if (!outgoing.write(body.subarray(offset, offset + CHUNK_BYTES))) {
-      await new Promise((resolve) => {
-        outgoing.once('drain', resolve);
-        outgoing.once('close', resolve);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          outgoing.off('drain', done);
+          outgoing.off('close', done);
+          resolve();
+        };
+        outgoing.once('drain', done);
+        outgoing.once('close', done);
       });
     }
   }
