@@ -8,6 +8,7 @@ import { createSchemaCheck } from './support/fuzz/schema-check.ts';
 import { fuzzSeed, soak } from './support/mode.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
+import { startGoogleProvider, type GoogleProvider } from '../oauth/support/google-provider.ts';
 
 // The soak mode sends five times as many, which takes longer than the suite's test timeout.
 const scale = soak ? 5 : 1;
@@ -66,11 +67,17 @@ function unroutedCases(contract: ReturnType<typeof loadFuzzContract>, seed: numb
 describe('contract fuzzer', () => {
   let server: KitProcess | undefined;
   let world: FuzzWorld | undefined;
+  let serverExited = false;
+  let google: GoogleProvider | undefined;
 
   beforeAll(async () => {
+    // Google sign-in is configured against a real local OAuth2 server, so the OAuth
+    // operations run past "provider not enabled"; GitHub stays unconfigured, a path of its own.
+    google = await startGoogleProvider();
     server = await startServerProcess({
       name: 'fuzz-server',
       env: {
+        ...google.env,
         // Each request gets its own X-Forwarded-For, so per-IP limits see many clients.
         TRUST_PROXY: 'loopback',
         // The jobs the fuzzer's requests queue (mails to made-up addresses, index jobs of rows
@@ -79,12 +86,14 @@ describe('contract fuzzer', () => {
         OUTBOX_RELAY_INTERVAL_MS: '3600000',
       },
     });
+    void server.exited.then(() => (serverExited = true));
     world = await createFuzzWorld(server.url, process.env);
   });
 
   afterAll(async () => {
     await world?.cleanUp();
     await server?.stop();
+    await google?.close();
   });
 
   it(
@@ -158,6 +167,7 @@ describe('contract fuzzer', () => {
         notes: `seed ${seed}; ${covered}/${contract.operations.length} operations; ${tally.failures.length} contract violations`,
       });
 
+      expect(serverExited).toBe(false);
       expect(covered).toBe(contract.operations.length);
       expect(tally.failures.slice(0, 25)).toEqual([]);
     },

@@ -143,8 +143,6 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
       ...ownPosts,
       ...logs,
       ...sessions.sessions.filter((s) => !s.is_current).map((s) => s.id),
-      'google',
-      'github',
     ],
     images: await sampleImages(),
     async session() {
