@@ -90,7 +90,7 @@ export function bodyMutations(
           const marker = '\u0000nested';
           const text = JSON.stringify({ ...asJson(draft), [name]: marker }).replace(
             JSON.stringify(marker),
-            deeplyNestedText(depth, shape),
+            () => deeplyNestedText(depth, shape),
           );
           return {
             kind: `body.${name} nested ${depth} deep`,
@@ -114,9 +114,9 @@ export function bodyMutations(
         )
         .map(([name, value]) => (draft: Draft) => {
           // JSON.parse makes `__proto__` an own field, as a JSON parser on the server sees it.
-          const text = JSON.stringify(asJson(draft))
-            .replace(/^\{/, `{${JSON.stringify(name)}:${JSON.stringify(value)},`)
-            .replace(/,}$/, '}');
+          const rest = JSON.stringify(asJson(draft)).slice(1);
+          const field = `${JSON.stringify(name)}:${JSON.stringify(value)}`;
+          const text = `{${field}${rest === '}' ? '' : ','}${rest}`;
           const parsed = JSON.parse(text) as unknown;
           return {
             ...withValue(`unknown body field ${JSON.stringify(name)}`, parsed)(draft),
