@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import sharp from 'sharp';
 import { hashPassword } from '../../../../src/modules/auth/password.ts';
 import { revokeUserSessions } from '../../../../src/modules/auth/session/session.revocation.ts';
@@ -38,7 +38,9 @@ export interface FuzzWorld {
   cleanUp(): Promise<void>;
 }
 
-let addresses = 0;
+// From a random start: the limiters' windows (up to an hour) outlive a run, and a rerun that
+// reused the last run's addresses would find them spent.
+let addresses = randomInt(2 ** 24);
 const nextAddress = () => {
   addresses += 1;
   return `10.${(addresses >> 16) & 255}.${(addresses >> 8) & 255}.${addresses & 255}`;
