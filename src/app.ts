@@ -13,6 +13,7 @@ import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
 import { anonymousUser } from './http/middleware/anonymous-user.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
+import { refuseNonFiniteParameters } from './http/middleware/finite-numbers.ts';
 import { createRateLimiter, type RateLimit } from './http/middleware/rate-limit.ts';
 import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
@@ -219,6 +220,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       fileUploader: false,
     }),
   );
+  app.use(refuseNonFiniteParameters());
 
   const auth = createAuthService(deps);
   const rateLimiter = createRateLimiter(deps.redis.session);

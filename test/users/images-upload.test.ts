@@ -290,6 +290,23 @@ describe('refused uploads', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'general:bad_request' });
   });
 
+  it('When the body ends inside the file part, before any closing boundary, then 400 general:bad_request and the server keeps serving', async () => {
+    const { cookie } = await createSignedInUser(app.deps, app.baseUrl);
+    const closingDelimiter = '\r\n--expresskit-test-boundary--\r\n'.length;
+
+    const answer = await sendMultipart(
+      app.baseUrl,
+      '/v0/user/me/profile-image',
+      cookie,
+      [{ name: 'file', filename: 'a.png', type: 'image/png', bytes: await png(10, 10) }],
+      closingDelimiter + 20,
+    );
+
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'general:bad_request' });
+    expect((await fetch(`${app.baseUrl}/v0/user/me`, { headers: { cookie } })).status).toBe(200);
+  });
+
   it('When nobody is signed in, then 401 auth:unauthorized', async () => {
     const { error, response } = await clientFor(app).upload('uploadProfileImage', {
       file: file(await png(10, 10)),

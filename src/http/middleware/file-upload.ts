@@ -216,6 +216,11 @@ function readUpload(
     };
 
     parser.on('file', (name, stream, info) => {
+      // A body that ends inside a file part fails the part's stream as well as the parser;
+      // without a listener that error would be thrown and take the process down.
+      stream.on('error', (error: Error) =>
+        stop(badRequest(`The multipart body cannot be read: ${error.message}`)),
+      );
       if (name !== options.field) {
         // An unknown file part is reported to the validator like an unknown field.
         fields[name] = '';

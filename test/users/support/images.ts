@@ -171,6 +171,8 @@ export function sendMultipart(
   path: string,
   cookie: string,
   parts: { name: string; filename?: string; type?: string; bytes: Buffer }[],
+  /** Bytes left off the end of the body, to send one cut short. */
+  cutBytes = 0,
 ): Promise<RawAnswer> {
   const boundary = 'expresskit-test-boundary';
   const body = Buffer.concat([
@@ -184,7 +186,7 @@ export function sendMultipart(
       Buffer.from('\r\n'),
     ]),
     Buffer.from(`--${boundary}--\r\n`),
-  ]);
+  ]).subarray(0, -cutBytes || undefined);
   return new Promise((resolve, reject) => {
     const req = request(
       `${baseUrl}${path}`,

@@ -1,0 +1,174 @@
+import type { FuzzCase } from './cases.ts';
+import type { FuzzContract } from './contract.ts';
+import { toRequest } from './draft.ts';
+import { fingerprint } from './fingerprint.ts';
+import type { FuzzWorld } from './fixtures.ts';
+import type { SchemaCheck } from './schema-check.ts';
+import { createSender, type FuzzAnswer } from './send.ts';
+import { judge } from './verdict.ts';
+
+const FORGED_COOKIE = 'session_id=s%3Aforgedsessionid.bm90IGEgc2lnbmF0dXJl';
+const CONCURRENCY = 8;
+
+export interface Failure {
+  operationId: string;
+  kind: string;
+  request: string;
+  status: number | 'no answer';
+  problems: string[];
+  answer: string;
+}
+
+/** What a run sent and found, counted. */
+export interface FuzzTally {
+  sent: number;
+  /** Requests per operation, its answers by status, and its slowest answer. */
+  byOperation: Map<
+    string,
+    { valid: number; invalid: number; statuses: Map<number, number>; slowestMs: number }
+  >;
+  unexpected5xx: number;
+  /** Refused requests (or batches of them) after which a stored row had changed. */
+  changedByRefused: number;
+  failures: Failure[];
+}
+
+export function createRunner(
+  contract: FuzzContract,
+  check: SchemaCheck,
+  world: FuzzWorld,
+  baseUrl: string,
+) {
+  const sender = createSender(baseUrl);
+  const tally: FuzzTally = {
+    sent: 0,
+    byOperation: new Map(),
+    unexpected5xx: 0,
+    changedByRefused: 0,
+    failures: [],
+  };
+
+  async function sendOne(fuzz: FuzzCase): Promise<FuzzAnswer | undefined> {
+    const request = toRequest(fuzz.operation, fuzz.draft);
+    request.headers['x-forwarded-for'] = world.nextAddress();
+    if (fuzz.draft.caller === 'user') request.headers.cookie = await world.session();
+    if (fuzz.draft.caller === 'forged') request.headers.cookie = FORGED_COOKIE;
+    const counts = tally.byOperation.get(fuzz.operation.operationId) ?? {
+      valid: 0,
+      invalid: 0,
+      statuses: new Map<number, number>(),
+      slowestMs: 0,
+    };
+    tally.byOperation.set(fuzz.operation.operationId, counts);
+    if (fuzz.kind === 'valid') counts.valid += 1;
+    else counts.invalid += 1;
+    tally.sent += 1;
+    const described = `${request.method} ${request.target.slice(0, 200)} (${fuzz.draft.caller}, ${request.headers['content-type'] ?? 'no content type'}, ${request.body?.length ?? 0} bytes)`;
+    let answer: FuzzAnswer;
+    const sentAt = performance.now();
+    try {
+      answer = await sender.send(request);
+      counts.slowestMs = Math.max(counts.slowestMs, performance.now() - sentAt);
+      counts.statuses.set(answer.status, (counts.statuses.get(answer.status) ?? 0) + 1);
+    } catch (error) {
+      tally.failures.push({
+        operationId: fuzz.operation.operationId,
+        kind: fuzz.kind,
+        request: described,
+        status: 'no answer',
+        problems: [String(error)],
+        answer: '',
+      });
+      return undefined;
+    }
+    if (answer.status >= 500) tally.unexpected5xx += 1;
+    const problems = judge(contract, check, fuzz, answer);
+    if (problems.length > 0) {
+      tally.failures.push({
+        operationId: fuzz.operation.operationId,
+        kind: fuzz.kind,
+        request: described,
+        status: answer.status,
+        problems,
+        answer: answer.body.toString('utf8').slice(0, 300),
+      });
+    }
+    return answer;
+  }
+
+  async function pooled(cases: FuzzCase[]): Promise<(FuzzAnswer | undefined)[]> {
+    const answers: (FuzzAnswer | undefined)[] = cases.map(() => undefined);
+    let next = 0;
+    const lane = async () => {
+      while (next < cases.length) {
+        const index = next++;
+        answers[index] = await sendOne(cases[index]!);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+    return answers;
+  }
+
+  const print = () => fingerprint(world.db, world.redis, world.user.id);
+
+  return {
+    tally,
+    /** Sends a batch the contract refuses, concurrently, and checks it stored nothing. */
+    async refusedBatch(cases: FuzzCase[]) {
+      if (cases.length === 0) return;
+      await world.session();
+      const before = await print();
+      const answers = await pooled(cases);
+      if (answers.every((a) => a && a.status >= 400) && (await print()) !== before) {
+        tally.changedByRefused += 1;
+        tally.failures.push({
+          operationId: cases[0]!.operation.operationId,
+          kind: 'refused batch',
+          request: `${cases.length} refused requests`,
+          status: 400,
+          problems: ['stored rows changed'],
+          answer: '',
+        });
+      }
+      world.sessionMayHaveEnded();
+    },
+    /** Sends requests that may be accepted, concurrently. */
+    async openBatch(cases: FuzzCase[]) {
+      await pooled(cases);
+      world.sessionMayHaveEnded();
+    },
+    /** Sends mutations one at a time; each one refused must have stored nothing. */
+    async serialMutations(cases: FuzzCase[]) {
+      // A refusal leaves the fingerprint as it was, so the one taken after it is the next
+      // one's before, until an accepted request or a new login changes what is stored.
+      let known: string | undefined;
+      for (const fuzz of cases) {
+        const logins = world.logins;
+        await world.session();
+        if (world.logins !== logins) known = undefined;
+        const before = known ?? (await print());
+        const answer = await sendOne(fuzz);
+        known = undefined;
+        if (!answer) continue;
+        if (answer.status < 300) {
+          world.sessionMayHaveEnded();
+          continue;
+        }
+        const after = await print();
+        if (after === before) known = after;
+        else {
+          tally.changedByRefused += 1;
+          tally.failures.push({
+            operationId: fuzz.operation.operationId,
+            kind: fuzz.kind,
+            request: 'refused valid-shaped request',
+            status: answer.status,
+            problems: ['stored rows changed'],
+            answer: answer.body.toString('utf8').slice(0, 300),
+          });
+        }
+      }
+    },
+    close: () => sender.close(),
+  };
+}
