@@ -25,18 +25,22 @@ function refusalOf(code: string | undefined): { code: ErrorCode; details: string
  * every other refusal, instead of Node's bare status line, and their connection is closed.
  */
 export function answerClientErrors(server: Server): void {
-  // Responses begun on each socket and not yet finished: while one is, on a kept-alive or a
-  // pipelining socket alike, no error can be written without landing inside its bytes.
-  const unfinished = new WeakMap<Duplex, number>();
+  // The responses of each socket not finished yet. An error can be written only while none of
+  // them has sent its head (a body that timed out before the app answered, say); one that has
+  // would get the error inside its bytes. Finished ones do not count: on a kept-alive socket
+  // the last request's answer is long gone when the next request is refused.
+  const unfinished = new WeakMap<Duplex, Set<ServerResponse>>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    unfinished.set(socket, (unfinished.get(socket) ?? 0) + 1);
-    res.once('close', () => unfinished.set(socket, (unfinished.get(socket) ?? 1) - 1));
+    let responses = unfinished.get(socket);
+    if (!responses) unfinished.set(socket, (responses = new Set()));
+    responses.add(res);
+    res.once('close', () => responses.delete(res));
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const underWay = [...(unfinished.get(socket) ?? [])].some((res) => res.headersSent);
     // A client that went away, or a response under way: nothing can be said anymore.
-    const answerable =
-      error.code !== 'ECONNRESET' && socket.writable && !(unfinished.get(socket) ?? 0);
+    const answerable = error.code !== 'ECONNRESET' && socket.writable && !underWay;
     if (!answerable) {
       socket.destroy();
       return;

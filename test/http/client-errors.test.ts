@@ -14,10 +14,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function listen(options: { maxHeaderSize?: number; headersTimeout?: number }) {
+async function listen(options: {
+  maxHeaderSize?: number;
+  headersTimeout?: number;
+  requestTimeout?: number;
+}) {
   server = createServer(
-    { ...options, requestTimeout: 5000, connectionsCheckingInterval: 100 },
-    (_req, res) => res.writeHead(204).end(),
+    { requestTimeout: 5000, ...options, connectionsCheckingInterval: 100 },
+    // Answers once the whole body is in, as the app's body parser does.
+    (req, res) => req.resume().once('end', () => res.writeHead(204).end()),
   );
   answerClientErrors(server);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
@@ -83,6 +88,15 @@ describe('requests Node refuses before the app', () => {
       status: 431,
       code: 'general:header_too_large',
     });
+  });
+
+  it('When a body arrives slower than the request timeout, then the request the app was waiting on gets the catalogue JSON 408', async () => {
+    const port = await listen({ headersTimeout: 300, requestTimeout: 400 });
+    const answer = parse(
+      await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'),
+    );
+    expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer.body).toMatchObject({ status: 408, code: 'general:request_timeout' });
   });
 
   it('When the bytes are not HTTP, then the answer is the catalogue JSON 400', async () => {
