@@ -102,6 +102,26 @@ describe('consumer runner', () => {
     expect(first.deliveries.length + second.deliveries.length).toBe(jobs);
   });
 
+  it('When every job fails, then each slot waits out its retry delay before it pulls another: the backlog is not run through the retry schedule', async () => {
+    const { consumer, deliveries } = recordingConsumer(async () => {
+      throw new Error('dependency down');
+    });
+    await harness.start([consumer], { retryDelaysMs: [3000, 3000, 3000, 3000, 3000] });
+    const jobs = deleteContent.concurrency * 4;
+    for (let i = 0; i < jobs; i += 1) await harness.publish('deleteContent', contentPayload);
+
+    await eventually('each slot to fail once', () =>
+      deliveries.length >= deleteContent.concurrency ? true : undefined,
+    );
+    // Without the pause the slots would fail the whole backlog within milliseconds; 500 ms is
+    // far inside the 3 s delay, so nothing can legitimately arrive in it.
+    await sleep(500);
+    const info = await harness.jsm.consumers.info(deleteContent.stream, deleteContent.durable);
+    expect(deliveries).toHaveLength(deleteContent.concurrency);
+    expect(info.num_ack_pending).toBe(deleteContent.concurrency);
+    expect(info.num_pending).toBe(jobs - deleteContent.concurrency);
+  });
+
   it('When a handler always fails, then the 6th failed delivery moves the job to the DLQ with its reason and origin, and off its stream', async () => {
     const { consumer, deliveries } = recordingConsumer(async () => {
       throw new Error('smtp unreachable\nsecond line of the message');

@@ -48,10 +48,15 @@ export function startConsumerLoop(
    * One slot of the concurrency: it pulls a message only once its last one is handled. A
    * worker then never holds more messages than it runs, so replicas on the same durable share
    * its backlog instead of one buffering it (a refilling consume pulls again as messages
-   * arrive, not as they finish). `run` aborts when another lane failed.
+   * arrive, not as they finish). After a failure the lane waits out the retry delay it gave
+   * the message before it pulls another: while a dependency is down each lane keeps about one
+   * message in the retry schedule, instead of feeding the whole backlog through it and on to
+   * the dead letters. `run` aborts when another lane failed; `pulled` reports a pull that
+   * completed, which is what proves the loop healthy again after a restart.
    */
-  async function lane(pull: Consumer, run: AbortSignal): Promise<void> {
+  async function lane(pull: Consumer, run: AbortSignal, pulled: () => void): Promise<void> {
     while (!stopping.signal.aborted && !run.aborted) {
+      let retryInMs: number | undefined;
       const batch = await pull.fetch({ max_messages: 1, expires: PULL_EXPIRES_MS });
       const stop = () => batch.stop();
       run.addEventListener('abort', stop);
@@ -63,26 +68,32 @@ export function startConsumerLoop(
             handBack(msg);
             continue;
           }
-          const task: Promise<void> = handleMessage(msg, consumer, messageEnv).finally(() =>
-            inFlight.delete(task),
+          const task = handleMessage(msg, consumer, messageEnv).then(
+            (delivery) => delivery.retryInMs,
           );
-          inFlight.add(task);
-          await task;
+          const tracked = task.then(() => undefined).finally(() => inFlight.delete(tracked));
+          inFlight.add(tracked);
+          retryInMs = await task;
         }
       } finally {
         run.removeEventListener('abort', stop);
         stopping.signal.removeEventListener('abort', stop);
       }
+      pulled();
+      if (retryInMs !== undefined) {
+        await sleep(retryInMs, undefined, {
+          signal: AbortSignal.any([stopping.signal, run]),
+        }).catch(() => undefined);
+      }
     }
   }
 
-  async function consume(onStarted: () => void): Promise<void> {
+  async function consume(healthy: () => void): Promise<void> {
     await ensureDurable(env.jsm, consumer.job, env.settings.ackWaitMs);
     const pull = await env.js.consumers.get(stream, durable);
-    onStarted();
     const run = new AbortController();
     const lanes = Array.from({ length: concurrency }, () =>
-      lane(pull, run.signal).catch((error: unknown) => {
+      lane(pull, run.signal, healthy).catch((error: unknown) => {
         run.abort();
         throw error;
       }),

@@ -28,6 +28,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** How a delivery ended: `retryInMs` when it failed and was nakked with that delay. */
+export interface Delivery {
+  retryInMs?: number;
+}
+
 /**
  * One delivery, start to finish: validate, run the handler while telling JetStream it is
  * alive, then ack, nak with the delay for this delivery, or dead-letter. Never rejects.
@@ -37,7 +42,7 @@ export async function handleMessage(
   msg: JsMsg,
   consumer: ConsumerDefinition,
   env: MessageEnvironment,
-): Promise<void> {
+): Promise<Delivery> {
   const { durable } = jobStreams[consumer.job];
   const deliveryCount = msg.info.deliveryCount;
   const messageId = jobMessageId(msg);
@@ -85,7 +90,7 @@ export async function handleMessage(
   } catch (error) {
     // A payload that fails its schema fails the same way on every delivery: no retries.
     await deadLetter(errorMessage(error));
-    return;
+    return {};
   }
 
   const timeoutMs = consumer.timeoutMs ?? env.settings.handlerTimeoutMs;
@@ -115,7 +120,7 @@ export async function handleMessage(
       logger.info('side effect already done for this message; skipping the redelivery');
       respond('acked', () => msg.ack());
       env.metrics.record(durable, 'duplicate');
-      return;
+      return {};
     }
     const running = run(ctx);
     // A handler that finishes after its timeout has nothing left to report to.
@@ -130,16 +135,18 @@ export async function handleMessage(
     }
     respond('acked', () => msg.ack());
     env.metrics.record(durable, 'processed', seconds);
+    return {};
   } catch (error) {
     const reason = errorMessage(error);
     env.metrics.record(durable, 'failed', (performance.now() - started) / 1000);
     if (deliveryCount >= maxDeliveries) {
       await deadLetter(`failed ${deliveryCount} deliveries; last error: ${reason}`);
-      return;
+      return {};
     }
     const delay = retryDelaysMs[deliveryCount - 1] ?? retryDelaysMs.at(-1);
     logger.warn('job failed; retrying', { reason, retry_in_ms: delay });
     respond('nakked', () => msg.nak(delay));
+    return { retryInMs: delay };
   } finally {
     clearInterval(keepAlive);
     clearTimeout(timer);

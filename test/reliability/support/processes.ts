@@ -5,6 +5,7 @@ import { startCommand } from '../../support/start-command.ts';
 
 const LOG_DIR = '.stack/reliability/logs/processes';
 const READY_TIMEOUT_MS = 60_000;
+const KILL_AFTER_MS = 45_000;
 
 export interface Exit {
   code: number | null;
@@ -90,7 +91,8 @@ function launch(
   log.write(`=== ${new Date().toISOString()} ${options.name} on port ${port}\n`);
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
-  child.once('exit', () => setTimeout(() => log.end(), 100));
+  // 'close' comes after the last of its output, which 'exit' may precede.
+  child.once('close', () => log.end());
   return { child, logFile };
 }
 
@@ -107,7 +109,10 @@ function asKitProcess(name: string, url: string, child: ChildProcess, logFile: s
     rssMiB: () => rssMiBOf(child.pid!),
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // Past every shutdown bound of the kit (30 s, the worker's 25 s + 5 s): a process that
+      // hangs in its shutdown is killed, so a failing test leaves nothing running.
+      const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      return exited.finally(() => clearTimeout(killer));
     },
   };
 }
