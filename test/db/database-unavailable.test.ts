@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/shared/db/knex.ts';
 import { newId } from '../../src/shared/db/ids.ts';
@@ -70,5 +72,64 @@ describe('isDatabaseUnavailable', () => {
       .catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe('42P01');
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+
+  it('When a statement fails with a SQLSTATE of its own whose message echoes a lost connection, then it does not count as unavailable', async () => {
+    const invalid: unknown = await other.write
+      .raw(`select 'Connection terminated'::int`)
+      .catch((e: unknown) => e);
+    expect((invalid as { code?: string }).code).toBe('22P02');
+    expect((invalid as Error).message).toContain('Connection terminated');
+    expect(isDatabaseUnavailable(invalid)).toBe(false);
+
+    const table = `unavailable_unique_${newId().replaceAll('-', '')}`;
+    await other.write.schema.createTable(table, (t) => t.integer('n').primary());
+    try {
+      await other.write(table).insert({ n: 1 });
+      const duplicate: unknown = await other
+        .write(table)
+        .insert({ n: 1 })
+        .catch((e: unknown) => e);
+      expect((duplicate as { code?: string }).code).toBe('23505');
+      expect(isDatabaseUnavailable(duplicate)).toBe(false);
+    } finally {
+      await other.write.schema.dropTable(table);
+    }
+  });
+
+  it('When the pool times out because its connections are all held (a leak) while the database is healthy, then it does not count as unavailable', async () => {
+    const leaky = createDatabase({ url, readUrl: url, poolMax: 1, readPoolMax: 1 }, 'leak-test');
+    const held = await leaky.write.transaction();
+    try {
+      const error: unknown = await leaky.write.raw('select 1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(knex.KnexTimeoutError);
+      expect(isDatabaseUnavailable(error)).toBe(false);
+    } finally {
+      await held.rollback();
+      await leaky.close();
+    }
+  }, 30_000);
+
+  it('When the pool cannot open a connection, then the refusal counts as unavailable, and the same socket error from anything else does not', async () => {
+    const port = await freePort();
+    const nowhere = `postgres://postgres@127.0.0.1:${port}/nowhere`;
+    const unreachable = createDatabase(
+      { url: nowhere, readUrl: nowhere, poolMax: 1, readPoolMax: 1 },
+      'refused-test',
+    );
+    try {
+      const refused: unknown = await unreachable.write.raw('select 1').catch((e: unknown) => e);
+      expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
+      expect(isDatabaseUnavailable(refused)).toBe(true);
+    } finally {
+      await unreachable.close();
+    }
+
+    // What a content-store or outbound HTTP client sees from a service that is not listening.
+    const elsewhere = await new Promise<Error>((resolve) => {
+      connect(port, '127.0.0.1').on('error', resolve);
+    });
+    expect((elsewhere as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(isDatabaseUnavailable(elsewhere)).toBe(false);
   });
 });
