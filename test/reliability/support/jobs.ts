@@ -1,42 +1,20 @@
 import type { Knex } from 'knex';
 import type { NatsConnection } from 'nats';
-import { deadLetterStream, jobStreams } from '../../../src/shared/constants/jobs.ts';
+import { deadLetterStream, jobStreams, type JobName } from '../../../src/shared/constants/jobs.ts';
+import { settles } from '../../support/wait.ts';
+import { scrapeMetrics } from './metrics.ts';
 
-type JobName = keyof typeof jobStreams;
-
-/** The worker's job counters, read from its /metrics, per durable consumer. */
-export interface WorkerJobCounts {
-  processed: Record<string, number>;
-  failed: Record<string, number>;
-  deadLettered: Record<string, number>;
-}
-
-function countersNamed(metrics: string, name: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const line = new RegExp(`^${name}\\{consumer="([^"]+)"\\} (\\d+(?:\\.\\d+)?)$`, 'gm');
-  for (const [, consumer, value] of metrics.matchAll(line)) counts[consumer!] = Number(value);
-  return counts;
-}
-
-export async function workerJobCounts(workerUrl: string): Promise<WorkerJobCounts> {
-  const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
-  return {
-    processed: countersNamed(metrics, 'worker_jobs_processed_total'),
-    failed: countersNamed(metrics, 'worker_jobs_failed_total'),
-    deadLettered: countersNamed(metrics, 'worker_jobs_dead_lettered_total'),
-  };
-}
-
-/** How many more jobs of each kind the worker counted in `after` than in `before`. */
-export function countDelta(
-  before: Record<string, number>,
-  after: Record<string, number>,
+/** The worker's counter `name` (e.g. worker_jobs_processed_total) over these jobs' consumers. */
+export async function workerJobCount(
+  workerUrl: string,
+  name: string,
   jobs: readonly JobName[],
-): number {
-  return jobs.reduce((sum, job) => {
-    const durable = jobStreams[job].durable;
-    return sum + (after[durable] ?? 0) - (before[durable] ?? 0);
-  }, 0);
+): Promise<number> {
+  const metrics = await scrapeMetrics(`${workerUrl}/metrics`);
+  return jobs.reduce(
+    (sum, job) => sum + metrics.value(name, { consumer: jobStreams[job].durable }),
+    0,
+  );
 }
 
 /** The database's clock, which stamps outbox rows' created_at. */
@@ -73,6 +51,35 @@ export async function jobsInFlight(nats: NatsConnection, jobs: readonly JobName[
     inFlight += info.num_pending + info.num_ack_pending;
   }
   return inFlight;
+}
+
+export interface JobsSettled {
+  /** Outbox rows of these jobs written since `since`. */
+  written: number;
+  /** Of those, the ones the relay has not published yet. */
+  unsent: number;
+  /** Published and not yet acked by a worker. */
+  inFlight: number;
+}
+
+/**
+ * Waits up to `timeoutMs` until every outbox row of these jobs written since `since` is
+ * relayed and its consumer has nothing waiting or unacked, then says where things stand.
+ */
+export async function settleJobs(
+  db: Knex,
+  nats: NatsConnection,
+  since: Date,
+  jobs: readonly JobName[],
+  timeoutMs: number,
+): Promise<JobsSettled> {
+  let state: JobsSettled = { written: 0, unsent: 0, inFlight: 0 };
+  await settles(async () => {
+    const outbox = await outboxRowsSince(db, since, jobs);
+    state = { ...outbox, inFlight: await jobsInFlight(nats, jobs) };
+    return state.unsent === 0 && state.inFlight === 0;
+  }, timeoutMs);
+  return state;
 }
 
 export async function deadLetterCount(nats: NatsConnection): Promise<number> {

@@ -177,16 +177,16 @@ export function startLoad(options: LoadOptions): Load {
 
   async function login(vu: VirtualUser): Promise<void> {
     vu.lastLoginAt = Date.now();
+    const sentAt = Date.now();
     const answer = await call('login', (signal) =>
       vu.client.POST('/v0/auth/login', {
         body: { email: vu.user.email, password: vu.user.password, remember_me: false },
         signal,
       }),
     );
-    const entry = ledger.logins.get(vu.user.id) ?? { acked: 0, attempted: 0 };
-    entry.attempted += 1;
-    if (answer.status === 204) entry.acked += 1;
-    ledger.logins.set(vu.user.id, entry);
+    const attempts = ledger.logins.get(vu.user.id) ?? [];
+    attempts.push({ sentAt, answeredAt: Date.now(), outcome: outcomeOf(answer.status) });
+    ledger.logins.set(vu.user.id, attempts);
   }
 
   async function createPost(vu: VirtualUser): Promise<void> {
