@@ -3,8 +3,10 @@ import type { Bucket } from '../../../src/shared/clients/s3.ts';
 import { settles } from '../../support/wait.ts';
 import { allowedValues, type FieldWrite, type Ledger, type ProfileEntry } from './load-ledger.ts';
 
-const hasAcknowledgedEdit = (profile: ProfileEntry) =>
-  [...profile.displayName.slice(1), ...profile.bio.slice(1)].some((w) => w.outcome === 'acked');
+const isUnedited = (profile: ProfileEntry, stored: { display_name: string; bio: string | null }) =>
+  ![...profile.displayName.slice(1), ...profile.bio.slice(1)].some((w) => w.outcome === 'acked') &&
+  stored.display_name === profile.displayName[0]!.value &&
+  stored.bio === profile.bio[0]!.value;
 
 /**
  * A login's auth:login row is stamped by the database's clock inside the request; the client's
@@ -152,8 +154,9 @@ export async function verifySearchIndex(
     const indexedUsers = new Map(users.map((u) => [u.id, u]));
     for (const [id, want] of stored.users) {
       const got = indexedUsers.get(id);
-      // Only an edit queues a user's index job; the initial values are the first entries.
-      if (!got && !hasAcknowledgedEdit(ledger.profiles.get(id)!)) continue;
+      // Only an edit queues a user's index job: a user whose edits were all refused, or
+      // uncertain and did not land, still has the initial values and no document.
+      if (!got && isUnedited(ledger.profiles.get(id)!, want)) continue;
       if (got?.display_name !== want.display_name || got.bio !== want.bio)
         found.push(`user ${id}: ${got ? 'stale' : 'not indexed'}`);
     }
