@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { NatsConnection } from 'nats';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { deadLetterStream, jobStreams, type JobName } from '../../../src/shared/constants/jobs.ts';
-import { settles } from '../../support/wait.ts';
+import { eventually, settles } from '../../support/wait.ts';
 import { scrapeMetrics } from './metrics.ts';
 
 /** The worker's counter `name` (e.g. worker_jobs_processed_total) over these jobs' consumers. */
@@ -42,15 +42,43 @@ export async function outboxRowsSince(
   return rows[0]!;
 }
 
+/** What JetStream says about one job's stream and its shared durable consumer. */
+export async function jobQueueState(jsm: JetStreamManager, job: JobName) {
+  const { stream, durable } = jobStreams[job];
+  const [streamInfo, consumer] = await Promise.all([
+    jsm.streams.info(stream),
+    jsm.consumers.info(stream, durable),
+  ]);
+  return {
+    /** Messages the stream ever accepted: a duplicate publish dropped by Nats-Msg-Id adds none. */
+    lastSequence: streamInfo.state.last_seq,
+    /** Not yet delivered, plus delivered and not yet acked. */
+    unfinished: consumer.num_pending + consumer.num_ack_pending,
+    /** Pull requests waiting for messages: an idle worker keeps one open per slot. */
+    waitingPulls: consumer.num_waiting,
+  };
+}
+
 /** Messages waiting in, or handed out and not yet acked by, each of these jobs' consumers. */
 export async function jobsInFlight(nats: NatsConnection, jobs: readonly JobName[]) {
   const jsm = await nats.jetstreamManager();
   let inFlight = 0;
-  for (const job of jobs) {
-    const info = await jsm.consumers.info(jobStreams[job].stream, jobStreams[job].durable);
-    inFlight += info.num_pending + info.num_ack_pending;
-  }
+  for (const job of jobs) inFlight += (await jobQueueState(jsm, job)).unfinished;
   return inFlight;
+}
+
+/**
+ * Waits until every job consumer has nothing waiting or unacked, so a file leaves no job of
+ * its own for the next file's workers (which would count it as theirs).
+ */
+export async function waitForJobQueuesDrained(natsUrl: string, timeoutMs = 20_000): Promise<void> {
+  const nats = await connect({ servers: natsUrl });
+  try {
+    const all = Object.keys(jobStreams) as JobName[];
+    await eventually(async () => (await jobsInFlight(nats, all)) === 0, timeoutMs);
+  } finally {
+    await nats.close();
+  }
 }
 
 export interface JobsSettled {
