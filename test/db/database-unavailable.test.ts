@@ -1,10 +1,13 @@
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import express from 'express';
 import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorHandler } from '../../src/http/middleware/errors.ts';
 import { createDatabase } from '../../src/shared/db/knex.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { isDatabaseUnavailable } from '../../src/shared/db/unavailable.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { createCapturingLogger } from '../support/capturing-logger.ts';
 import { freePort } from '../support/net.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -131,5 +134,44 @@ describe('isDatabaseUnavailable', () => {
     });
     expect((elsewhere as { code?: string }).code).toBe('ECONNREFUSED');
     expect(isDatabaseUnavailable(elsewhere)).toBe(false);
+  });
+});
+
+describe('logging a database outage', () => {
+  it('When many requests fail because the database is out of reach, then the first is logged at error with its cause and the rest at warn, one line each without a stack', async () => {
+    const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    const db = createDatabase(
+      { url: nowhere, readUrl: nowhere, poolMax: 1, readPoolMax: 1 },
+      'outage-log-test',
+    );
+    const { logger, entries } = createCapturingLogger();
+    const app = express();
+    app.get('/query', async (_req, res) => {
+      await db.write.raw('select 1');
+      res.status(204).end();
+    });
+    app.use(errorHandler({ logger, exposeInternalDetails: false }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (let i = 0; i < 3; i += 1) {
+        expect(await errorOf(`http://127.0.0.1:${port}/query`)).toEqual(UNAVAILABLE);
+      }
+      const logged = entries;
+      expect(logged.map((e) => [e.level, e.message])).toEqual([
+        ['error', 'database unavailable'],
+        ['warn', 'request failed'],
+        ['warn', 'request failed'],
+      ]);
+      expect(logged[0]).toHaveProperty('err');
+      for (const entry of logged.slice(1)) {
+        expect(entry).not.toHaveProperty('err');
+        expect(entry.error).toContain('ECONNREFUSED');
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+    }
   });
 });
