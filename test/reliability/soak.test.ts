@@ -34,14 +34,21 @@ import {
 
 const VIRTUAL_USERS = 6;
 const SAMPLE_INTERVAL_MS = 2_000;
-/** JIT, pools and caches fill during the first quarter (at most 30 s); growth counts from there. */
-const WARM_UP_MS = Math.min(30_000, soakMs / 4);
+/** JIT, pools and caches fill during the first 30 s; growth counts from there. */
+const WARM_UP_MS = 30_000;
+/**
+ * A fitted slope says something only over a window much longer than garbage collection's
+ * sawtooth: over 45 s after a 15 s warm-up, processes that then stayed flat for a minute and a
+ * half still showed 10-30 MiB/min of heap filling towards its first major collection. So the
+ * soak measures at least 90 s after the warm-up (RELIABILITY_SOAK_SECS ≥ 120).
+ */
+const MIN_MEASURED_MS = 90_000;
 const RSS_GROWTH_BOUND_MIB = 64;
 /**
- * A process that settled after the warm-up grows by about nothing per minute; garbage
- * collection's sawtooth moves a fitted slope over a minute or two by a few MiB/min. A leak of
- * a kilobyte per request (the load sends ~100 a second) is ~6 MiB/min: 12 MiB/min catches that
- * doubled, and any leak of the 40 MiB/min kind at once.
+ * A process that settled after the warm-up grows by about nothing per minute (a 2-minute run
+ * fitted -5 to +2 MiB/min); garbage collection's sawtooth moves a fitted slope over 90 s by a
+ * few MiB/min. Each server serves ~40 requests a second, so 12 MiB/min is ~5 KiB kept per
+ * request; a leak of the 40 MiB/min kind fails at once.
  */
 const GROWTH_SLOPE_BOUND_MIB_PER_MIN = 12;
 /**
@@ -139,6 +146,10 @@ function growthOf(name: string, samples: readonly ProcessSample[], warmAt: numbe
 it(
   `When the mixed load runs for ${soakMs / 1000} s against two servers and a worker, then memory and event-loop delay stop growing after the warm-up and nothing is lost`,
   async () => {
+    expect(
+      soakMs - WARM_UP_MS,
+      `RELIABILITY_SOAK_SECS must leave ${MIN_MEASURED_MS / 1000} s after the ${WARM_UP_MS / 1000} s warm-up`,
+    ).toBeGreaterThanOrEqual(MIN_MEASURED_MS);
     const since = await databaseNow(db.write);
     const servers = processes.filter((kit) => kit.name.includes('server')).map((kit) => kit.url);
     sampler = sampleProcesses(processes, SAMPLE_INTERVAL_MS);
