@@ -1,8 +1,13 @@
+import { connect, type AddressInfo } from 'node:net';
+import express from 'express';
+import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorHandler } from '../../src/http/middleware/errors.ts';
 import { createDatabase } from '../../src/shared/db/knex.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { isDatabaseUnavailable } from '../../src/shared/db/unavailable.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { createCapturingLogger } from '../support/capturing-logger.ts';
 import { freePort } from '../support/net.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -70,5 +75,103 @@ describe('isDatabaseUnavailable', () => {
       .catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe('42P01');
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+
+  it('When a statement fails with a SQLSTATE of its own whose message echoes a lost connection, then it does not count as unavailable', async () => {
+    const invalid: unknown = await other.write
+      .raw(`select 'Connection terminated'::int`)
+      .catch((e: unknown) => e);
+    expect((invalid as { code?: string }).code).toBe('22P02');
+    expect((invalid as Error).message).toContain('Connection terminated');
+    expect(isDatabaseUnavailable(invalid)).toBe(false);
+
+    const table = `unavailable_unique_${newId().replaceAll('-', '')}`;
+    await other.write.schema.createTable(table, (t) => t.integer('n').primary());
+    try {
+      await other.write(table).insert({ n: 1 });
+      const duplicate: unknown = await other
+        .write(table)
+        .insert({ n: 1 })
+        .catch((e: unknown) => e);
+      expect((duplicate as { code?: string }).code).toBe('23505');
+      expect(isDatabaseUnavailable(duplicate)).toBe(false);
+    } finally {
+      await other.write.schema.dropTable(table);
+    }
+  });
+
+  it('When the pool times out because its connections are all held (a leak) while the database is healthy, then it does not count as unavailable', async () => {
+    const leaky = createDatabase({ url, readUrl: url, poolMax: 1, readPoolMax: 1 }, 'leak-test');
+    const held = await leaky.write.transaction();
+    try {
+      const error: unknown = await leaky.write.raw('select 1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(knex.KnexTimeoutError);
+      expect(isDatabaseUnavailable(error)).toBe(false);
+    } finally {
+      await held.rollback();
+      await leaky.close();
+    }
+  }, 30_000);
+
+  it('When the pool cannot open a connection, then the refusal counts as unavailable, and the same socket error from anything else does not', async () => {
+    const port = await freePort();
+    const nowhere = `postgres://postgres@127.0.0.1:${port}/nowhere`;
+    const unreachable = createDatabase(
+      { url: nowhere, readUrl: nowhere, poolMax: 1, readPoolMax: 1 },
+      'refused-test',
+    );
+    try {
+      const refused: unknown = await unreachable.write.raw('select 1').catch((e: unknown) => e);
+      expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
+      expect(isDatabaseUnavailable(refused)).toBe(true);
+    } finally {
+      await unreachable.close();
+    }
+
+    // What a content-store or outbound HTTP client sees from a service that is not listening.
+    const elsewhere = await new Promise<Error>((resolve) => {
+      connect(port, '127.0.0.1').on('error', resolve);
+    });
+    expect((elsewhere as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(isDatabaseUnavailable(elsewhere)).toBe(false);
+  });
+});
+
+describe('logging a database outage', () => {
+  it('When many requests fail because the database is out of reach, then the first is logged at error with its cause and the rest at warn, one line each without a stack', async () => {
+    const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    const db = createDatabase(
+      { url: nowhere, readUrl: nowhere, poolMax: 1, readPoolMax: 1 },
+      'outage-log-test',
+    );
+    const { logger, entries } = createCapturingLogger();
+    const app = express();
+    app.get('/query', async (_req, res) => {
+      await db.write.raw('select 1');
+      res.status(204).end();
+    });
+    app.use(errorHandler({ logger, exposeInternalDetails: false }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (let i = 0; i < 3; i += 1) {
+        expect(await errorOf(`http://127.0.0.1:${port}/query`)).toEqual(UNAVAILABLE);
+      }
+      const logged = entries;
+      expect(logged.map((e) => [e.level, e.message])).toEqual([
+        ['error', 'database unavailable'],
+        ['warn', 'request failed'],
+        ['warn', 'request failed'],
+      ]);
+      expect(logged[0]).toHaveProperty('err');
+      for (const entry of logged.slice(1)) {
+        expect(entry).not.toHaveProperty('err');
+        expect(entry.error).toContain('ECONNREFUSED');
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+    }
   });
 });

@@ -5,9 +5,10 @@ import { createBenchUser, type BenchUser } from '../../scripts/bench/bench-user.
 import { signIn } from '../support/factories.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import { startServerProcess, startWorkerProcess, type KitProcess } from './support/processes.ts';
-import { waitForJobQueuesDrained } from './support/job-queues.ts';
+import { waitForJobQueuesDrained } from './support/jobs.ts';
 import { recordScenario } from './support/report.ts';
 import { startSlowSmtp, type SlowSmtp } from './support/slow-smtp.ts';
+import { clientAddress } from './support/client-address.ts';
 
 const SHUTDOWN_TIMEOUT_SECS = 10;
 const WORKER_SHUTDOWN_TIMEOUT_SECS = 3;
@@ -169,7 +170,7 @@ describe('graceful shutdown under load', () => {
     async () => {
       const scenarioStart = new Date();
       const cookie = await signIn(survivor.url, author.credentials, {
-        'x-forwarded-for': '203.0.113.10',
+        'x-forwarded-for': clientAddress(),
       });
       const image = await sharp(randomBytes(256 * 256 * 3), {
         raw: { width: 256, height: 256, channels: 3 },
@@ -182,11 +183,12 @@ describe('graceful shutdown under load', () => {
       );
       let signalledAt = Number.POSITIVE_INFINITY;
       const outcomes: Outcome[] = [];
+      const addresses = Array.from({ length: 12 }, clientAddress);
       const loop = async (client: number) => {
         const headers = {
           cookie,
           'content-type': 'application/json',
-          'x-forwarded-for': `203.0.113.${20 + client}`,
+          'x-forwarded-for': addresses[client],
         };
         for (let i = 0; performance.now() < signalledAt; i += 1) {
           const kind = ['createPost', 'listPosts', 'searchPosts'][(client + i) % 3]!;
@@ -278,10 +280,10 @@ describe('graceful shutdown under load', () => {
   it.concurrent(
     'When a worker gets SIGTERM with two emails in flight, then it finishes the one that answers in its bound, the other is redelivered to another worker, and it exits 0 in its bound',
     async () => {
-      for (const [i, email] of [finishingTo, stuckTo].entries()) {
+      for (const email of [finishingTo, stuckTo]) {
         const response = await fetch(`${survivor.url}/v0/users`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${60 + i}` },
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': clientAddress() },
           body: JSON.stringify({
             email,
             handle: `gs${randomBytes(6).toString('hex')}`,

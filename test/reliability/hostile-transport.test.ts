@@ -6,6 +6,7 @@ import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { percentile, startProber, type Prober } from './support/prober.ts';
+import { clientAddress } from './support/client-address.ts';
 import { connectRaw, errorCodeOf, statusOf, type RawClient } from './support/raw-client.ts';
 import { recordScenario } from './support/report.ts';
 import { watchServer, type Observation, type ServerWatch } from './support/server-metrics.ts';
@@ -67,9 +68,6 @@ afterAll(async () => {
   expect(exit).toEqual({ code: 0, signal: null });
 });
 
-/** A client address of its own per attacker socket, as many hosts would have. */
-const forwardedFor = (i: number) => `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-
 async function openMany(count: number): Promise<RawClient[]> {
   return Promise.all(Array.from({ length: count }, () => connectRaw(server.url)));
 }
@@ -110,9 +108,9 @@ describe('hostile transport against a production-started server', () => {
   it('When 200 sockets trickle their headers (slowloris), then each gets a JSON 408 and is closed at the headers timeout while others are served', async () => {
     const watch = await watchServer(server.url, prober);
     const attackers = await openMany(200);
-    attackers.forEach((client, i) =>
+    attackers.forEach((client) =>
       client.socket.write(
-        `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${forwardedFor(i)}\r\n`,
+        `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${clientAddress()}\r\n`,
       ),
     );
     // One more header line per socket every 250 ms: always sending, never finishing.
@@ -166,9 +164,9 @@ describe('hostile transport against a production-started server', () => {
     const statuses: (number | undefined)[] = [];
     for (let batch = 0; batch < attempts / 10; batch += 1) {
       const clients = await openMany(10);
-      clients.forEach((client, i) =>
+      clients.forEach((client) =>
         client.socket.write(
-          `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${forwardedFor(i)}\r\n` +
+          `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${clientAddress()}\r\n` +
             `X-Big: ${'a'.repeat(MAX_HEADER_BYTES + 1024)}\r\n\r\n`,
         ),
       );
@@ -206,9 +204,9 @@ describe('hostile transport against a production-started server', () => {
     const watch = await watchServer(server.url, prober);
     const attackers = await openMany(50);
     const bodyBytes = 4096;
-    attackers.forEach((client, i) =>
+    attackers.forEach((client) =>
       client.socket.write(
-        `POST /v0/users HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${forwardedFor(i)}\r\n` +
+        `POST /v0/users HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${clientAddress()}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n{"email":"`,
       ),
     );
@@ -253,9 +251,9 @@ describe('hostile transport against a production-started server', () => {
   it('When 300 keep-alive sockets go idle after one request, then the server closes each at the keep-alive timeout', async () => {
     const watch = await watchServer(server.url, prober);
     const attackers = await openMany(300);
-    attackers.forEach((client, i) =>
+    attackers.forEach((client) =>
       client.socket.write(
-        `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${forwardedFor(i)}\r\n\r\n`,
+        `GET /health-check HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${clientAddress()}\r\n\r\n`,
       ),
     );
     try {
@@ -309,16 +307,16 @@ describe('hostile transport against a production-started server', () => {
 
   it('When event-stream clients stop reading while events flow, then each is dropped at its buffer bound while a reading client gets every event', async () => {
     const watch = await watchServer(server.url, prober);
-    const requestStream = (client: RawClient, i: number) =>
+    const requestStream = (client: RawClient) =>
       client.socket.write(
         `GET /v0/eventstream/actions HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n` +
-          `X-Forwarded-For: ${forwardedFor(i)}\r\n\r\n`,
+          `X-Forwarded-For: ${clientAddress()}\r\n\r\n`,
       );
     const stalled = await openMany(STALLED_STREAMS);
-    stalled.forEach(requestStream);
+    stalled.forEach((client) => requestStream(client));
     // A raw socket reads too, so the test spends its CPU on bytes rather than web streams.
     const [reader] = await openMany(1);
-    requestStream(reader!, STALLED_STREAMS);
+    requestStream(reader!);
     let framesRead = 0;
     let carry = '';
     reader!.socket.on('data', (chunk: Buffer) => {

@@ -8,7 +8,7 @@ import { closeNats, createNats, type NatsConnection } from '../../src/shared/cli
 import { jobStreams, type JobName } from '../../src/shared/constants/jobs.ts';
 import { eventually } from '../support/wait.ts';
 import { browser } from './support/browser.ts';
-import { jobQueueState } from './support/job-streams.ts';
+import { jobQueueState } from './support/jobs.ts';
 import { readMetric } from './support/metrics.ts';
 import {
   startAll,

@@ -69,6 +69,13 @@ function isDatabaseError(error: unknown): boolean {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in (error as object);
 }
 
+/**
+ * While the database is out of reach every request that needs it fails the same way: the
+ * first failure, and then one every this often, is logged at error with its stack; the rest
+ * at warn, one line each, so an outage shows at once without one stack per request.
+ */
+const OUTAGE_LOG_INTERVAL_MS = 30_000;
+
 export function notFound(): RequestHandler {
   return () => {
     throw new AppError('general:not_found', 'No such route');
@@ -80,6 +87,7 @@ export function errorHandler(options: {
   logger: Logger;
   exposeInternalDetails: boolean;
 }): ErrorRequestHandler {
+  let outageLoggedAt = -Infinity;
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       // A late failure (e.g. after a timeout answered): the response is gone; only log it.
@@ -91,9 +99,11 @@ export function errorHandler(options: {
     }
 
     let appError: AppError;
+    let databaseOutage = false;
     if (isAppError(error)) {
       appError = error;
     } else if (isDatabaseUnavailable(error)) {
+      databaseOutage = true;
       // Checked before the SQLSTATE test: a server shutting down answers with one (57P01).
       appError = new AppError('system:dependency_unavailable', 'The database is unavailable', {
         cause: error,
@@ -109,14 +119,22 @@ export function errorHandler(options: {
     }
 
     if (appError.status >= 500) {
-      // 501 and 503 are expected operating states (pending routes, shedding load): warn only.
-      const level = appError.status === 501 || appError.status === 503 ? 'warn' : 'error';
-      options.logger.log(level, 'request failed', {
-        code: appError.code,
-        method: req.method,
-        path: req.path,
-        err: appError.cause ?? appError,
-      });
+      const request = { code: appError.code, method: req.method, path: req.path };
+      const cause = appError.cause ?? appError;
+      const now = Date.now();
+      if (databaseOutage && now - outageLoggedAt >= OUTAGE_LOG_INTERVAL_MS) {
+        outageLoggedAt = now;
+        options.logger.error('database unavailable', { ...request, err: cause });
+      } else if (appError.status === 501 || appError.status === 503) {
+        // Expected operating states (pending routes, shedding load, a dependency down): one
+        // line per request, without a stack.
+        options.logger.warn('request failed', {
+          ...request,
+          error: cause instanceof Error ? cause.message : appError.message,
+        });
+      } else {
+        options.logger.error('request failed', { ...request, err: cause });
+      }
     }
 
     const body: ErrorBody = { status: appError.status, code: appError.code };

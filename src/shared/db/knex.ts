@@ -2,6 +2,7 @@ import knex from 'knex';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { SharedConfig } from '../../config/shared.ts';
+import { watchConnectionAttempts } from './unavailable.ts';
 
 export interface Database {
   /** The primary: every write, and reads that must see the caller's own write. */
@@ -30,13 +31,15 @@ const types = {
 };
 
 function pool(connectionString: string, max: number, name: string): Knex {
-  return knex({
+  const db = knex({
     client: 'pg',
     connection: { connectionString, types, application_name: name },
     // min 0: idle instances hold no connections, which matters with many replicas per database.
     pool: { min: 0, max },
     acquireConnectionTimeout: 10_000,
   });
+  watchConnectionAttempts(db);
+  return db;
 }
 
 /** Pools connect lazily on the first query; nothing is opened here. */

@@ -3,6 +3,7 @@ import {
   createExpressKitClient,
   type ExpressKitClient,
 } from '../../../client/src/index.ts';
+import { clientAddress } from './client-address.ts';
 import type { KitProcess } from './processes.ts';
 
 export interface Browser {
@@ -12,8 +13,6 @@ export interface Browser {
   cookie(): string;
 }
 
-let browsers = 0;
-
 /**
  * One browser behind a load balancer in front of `servers`: one cookie jar (cookies ignore
  * ports, so a cookie set by one server goes to every other), and a client address of its own
@@ -21,9 +20,8 @@ let browsers = 0;
  * of production then apply to each browser, as they would to real clients.
  */
 export function browser(servers: readonly KitProcess[]): Browser {
-  browsers += 1;
   const jar = new CookieJar();
-  const address = `198.51.${100 + Math.floor(browsers / 250)}.${1 + (browsers % 250)}`;
+  const address = clientAddress();
   const on = servers.map((server) =>
     createExpressKitClient({
       baseUrl: server.url,

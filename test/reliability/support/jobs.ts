@@ -1,42 +1,20 @@
 import type { Knex } from 'knex';
-import type { NatsConnection } from 'nats';
-import { deadLetterStream, jobStreams } from '../../../src/shared/constants/jobs.ts';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { deadLetterStream, jobStreams, type JobName } from '../../../src/shared/constants/jobs.ts';
+import { eventually, settles } from '../../support/wait.ts';
+import { scrapeMetrics } from './metrics.ts';
 
-type JobName = keyof typeof jobStreams;
-
-/** The worker's job counters, read from its /metrics, per durable consumer. */
-export interface WorkerJobCounts {
-  processed: Record<string, number>;
-  failed: Record<string, number>;
-  deadLettered: Record<string, number>;
-}
-
-function countersNamed(metrics: string, name: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const line = new RegExp(`^${name}\\{consumer="([^"]+)"\\} (\\d+(?:\\.\\d+)?)$`, 'gm');
-  for (const [, consumer, value] of metrics.matchAll(line)) counts[consumer!] = Number(value);
-  return counts;
-}
-
-export async function workerJobCounts(workerUrl: string): Promise<WorkerJobCounts> {
-  const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
-  return {
-    processed: countersNamed(metrics, 'worker_jobs_processed_total'),
-    failed: countersNamed(metrics, 'worker_jobs_failed_total'),
-    deadLettered: countersNamed(metrics, 'worker_jobs_dead_lettered_total'),
-  };
-}
-
-/** How many more jobs of each kind the worker counted in `after` than in `before`. */
-export function countDelta(
-  before: Record<string, number>,
-  after: Record<string, number>,
+/** The worker's counter `name` (e.g. worker_jobs_processed_total) over these jobs' consumers. */
+export async function workerJobCount(
+  workerUrl: string,
+  name: string,
   jobs: readonly JobName[],
-): number {
-  return jobs.reduce((sum, job) => {
-    const durable = jobStreams[job].durable;
-    return sum + (after[durable] ?? 0) - (before[durable] ?? 0);
-  }, 0);
+): Promise<number> {
+  const metrics = await scrapeMetrics(`${workerUrl}/metrics`);
+  return jobs.reduce(
+    (sum, job) => sum + metrics.value(name, { consumer: jobStreams[job].durable }),
+    0,
+  );
 }
 
 /** The database's clock, which stamps outbox rows' created_at. */
@@ -64,15 +42,72 @@ export async function outboxRowsSince(
   return rows[0]!;
 }
 
+/** What JetStream says about one job's stream and its shared durable consumer. */
+export async function jobQueueState(jsm: JetStreamManager, job: JobName) {
+  const { stream, durable } = jobStreams[job];
+  const [streamInfo, consumer] = await Promise.all([
+    jsm.streams.info(stream),
+    jsm.consumers.info(stream, durable),
+  ]);
+  return {
+    /** Messages the stream ever accepted: a duplicate publish dropped by Nats-Msg-Id adds none. */
+    lastSequence: streamInfo.state.last_seq,
+    /** Not yet delivered, plus delivered and not yet acked. */
+    unfinished: consumer.num_pending + consumer.num_ack_pending,
+    /** Pull requests waiting for messages: an idle worker keeps one open per slot. */
+    waitingPulls: consumer.num_waiting,
+  };
+}
+
 /** Messages waiting in, or handed out and not yet acked by, each of these jobs' consumers. */
 export async function jobsInFlight(nats: NatsConnection, jobs: readonly JobName[]) {
   const jsm = await nats.jetstreamManager();
   let inFlight = 0;
-  for (const job of jobs) {
-    const info = await jsm.consumers.info(jobStreams[job].stream, jobStreams[job].durable);
-    inFlight += info.num_pending + info.num_ack_pending;
-  }
+  for (const job of jobs) inFlight += (await jobQueueState(jsm, job)).unfinished;
   return inFlight;
+}
+
+/**
+ * Waits until every job consumer has nothing waiting or unacked, so a file leaves no job of
+ * its own for the next file's workers (which would count it as theirs).
+ */
+export async function waitForJobQueuesDrained(natsUrl: string, timeoutMs = 20_000): Promise<void> {
+  const nats = await connect({ servers: natsUrl });
+  try {
+    const all = Object.keys(jobStreams) as JobName[];
+    await eventually(async () => (await jobsInFlight(nats, all)) === 0, timeoutMs);
+  } finally {
+    await nats.close();
+  }
+}
+
+export interface JobsSettled {
+  /** Outbox rows of these jobs written since `since`. */
+  written: number;
+  /** Of those, the ones the relay has not published yet. */
+  unsent: number;
+  /** Published and not yet acked by a worker. */
+  inFlight: number;
+}
+
+/**
+ * Waits up to `timeoutMs` until every outbox row of these jobs written since `since` is
+ * relayed and its consumer has nothing waiting or unacked, then says where things stand.
+ */
+export async function settleJobs(
+  db: Knex,
+  nats: NatsConnection,
+  since: Date,
+  jobs: readonly JobName[],
+  timeoutMs: number,
+): Promise<JobsSettled> {
+  let state: JobsSettled = { written: 0, unsent: 0, inFlight: 0 };
+  await settles(async () => {
+    const outbox = await outboxRowsSince(db, since, jobs);
+    state = { ...outbox, inFlight: await jobsInFlight(nats, jobs) };
+    return state.unsent === 0 && state.inFlight === 0;
+  }, timeoutMs);
+  return state;
 }
 
 export async function deadLetterCount(nats: NatsConnection): Promise<number> {

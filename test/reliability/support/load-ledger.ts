@@ -29,15 +29,18 @@ export interface ProfileEntry {
   bio: FieldWrite<string | null>[];
 }
 
-export interface LoginEntry {
-  acked: number;
-  attempted: number;
+/** One login request of a user: when it was sent and answered (epoch ms), and its outcome. */
+export interface LoginAttempt {
+  sentAt: number;
+  answeredAt: number;
+  outcome: WriteOutcome;
 }
 
 export interface Ledger {
   posts: Map<string, PostEntry>;
   profiles: Map<string, ProfileEntry>;
-  logins: Map<string, LoginEntry>;
+  /** Each user's login attempts, oldest first. */
+  logins: Map<string, LoginAttempt[]>;
 }
 
 export function createLedger(): Ledger {

@@ -1,7 +1,7 @@
 /**
  * The suite's two modes. The default is what CI runs: bounded, with a fixed fuzzer seed, inside
  * the test budget. `RELIABILITY_MODE=soak` is opt-in: longer loads (RELIABILITY_SOAK_SECS, 120 by
- * default) and a random fuzzer seed, printed so a failure can be replayed with
+ * default and at least that for the soak's growth bounds) and a random fuzzer seed, printed so a failure can be replayed with
  * RELIABILITY_SEED.
  */
 export const soak = process.env.RELIABILITY_MODE === 'soak';

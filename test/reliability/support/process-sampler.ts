@@ -1,9 +1,12 @@
+import { scrapeMetrics } from './metrics.ts';
 import type { KitProcess } from './processes.ts';
 
 export interface ProcessSample {
   /** When it was taken (epoch ms). */
   at: number;
   rssMiB: number;
+  /** V8 heap in use (nodejs_heap_size_used_bytes). */
+  heapUsedMiB: number;
   /** p99 of the event-loop delay since the previous scrape (prom-client resets it on each). */
   eventLoopLagP99Ms: number;
 }
@@ -14,15 +17,9 @@ export interface ProcessSampler {
   stop(): Promise<void>;
 }
 
-function lagP99Ms(metrics: string): number {
-  const value = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(metrics)?.[1];
-  if (value === undefined) throw new Error('no nodejs_eventloop_lag_p99_seconds in /metrics');
-  return Number(value) * 1000;
-}
-
 /**
- * Every `intervalMs`, the resident set size of each process (from /proc) and its event-loop
- * delay (from its Prometheus /metrics: the server's and the worker's both carry prom-client's
+ * Every `intervalMs`, the resident set size of each process (from /proc), its V8 heap in use and
+ * its event-loop delay (from its Prometheus /metrics: the server's and the worker's both carry prom-client's
  * default metrics).
  */
 export function sampleProcesses(
@@ -36,11 +33,12 @@ export function sampleProcesses(
     while (!stopped) {
       await Promise.all(
         processes.map(async (kit) => {
-          const metrics = await (await fetch(`${kit.url}/metrics`)).text();
+          const metrics = await scrapeMetrics(`${kit.url}/metrics`);
           samples.get(kit.name)!.push({
             at: Date.now(),
             rssMiB: kit.rssMiB(),
-            eventLoopLagP99Ms: lagP99Ms(metrics),
+            heapUsedMiB: metrics.value('nodejs_heap_size_used_bytes') / 2 ** 20,
+            eventLoopLagP99Ms: metrics.value('nodejs_eventloop_lag_p99_seconds') * 1000,
           });
         }),
       );

@@ -1,16 +1,5 @@
+import { scrapeMetrics } from './metrics.ts';
 import type { ProbeWindow, Prober } from './prober.ts';
-
-/** One scrape of a server's /metrics; `value` reads an unlabelled sample from it. */
-export async function scrapeMetrics(baseUrl: string): Promise<{ value(name: string): number }> {
-  const lines = (await (await fetch(`${baseUrl}/metrics`)).text()).split('\n');
-  return {
-    value(name) {
-      const line = lines.find((l) => l.startsWith(`${name} `));
-      if (line === undefined) throw new Error(`${name} is not in ${baseUrl}/metrics`);
-      return Number(line.slice(name.length + 1));
-    },
-  };
-}
 
 export interface Observation {
   /** What the separate prober saw: how long a client waited. */
@@ -35,7 +24,7 @@ export interface ServerWatch {
 export async function watchServer(baseUrl: string, prober: Prober): Promise<ServerWatch> {
   let eventLoopMaxMs = 0;
   const read = async () => {
-    const metrics = await scrapeMetrics(baseUrl);
+    const metrics = await scrapeMetrics(`${baseUrl}/metrics`);
     eventLoopMaxMs = Math.max(
       eventLoopMaxMs,
       metrics.value('nodejs_eventloop_lag_max_seconds') * 1000,
