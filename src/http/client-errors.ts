@@ -10,6 +10,11 @@ function refusalOf(code: string | undefined): { code: ErrorCode; details: string
   if (code === 'HPE_HEADER_OVERFLOW') {
     return { code: 'general:header_too_large', details: 'The request headers are too large' };
   }
+  // Chunk extensions past Node's bound (a way to make the server buffer without sending a
+  // body byte) are refused like a body too large, as Node itself answers them.
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') {
+    return { code: 'general:payload_too_large', details: 'The chunk extensions are too large' };
+  }
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return {
       code: 'general:request_timeout',

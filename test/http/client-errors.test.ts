@@ -99,6 +99,19 @@ describe('requests Node refuses before the app', () => {
     expect(answer.body).toMatchObject({ status: 408, code: 'general:request_timeout' });
   });
 
+  it('When a chunked body carries chunk extensions past the bound, then the answer is the catalogue JSON 413', async () => {
+    const port = await listen({});
+    const answer = parse(
+      await exchange(
+        port,
+        'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `1;${'e'.repeat(20_000)}\r\n`,
+      ),
+    );
+    expect(answer.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(answer.body).toMatchObject({ status: 413, code: 'general:payload_too_large' });
+  });
+
   it('When the bytes are not HTTP, then the answer is the catalogue JSON 400', async () => {
     const port = await listen({});
     const answer = parse(await exchange(port, 'NOT HTTP AT ALL\r\n\r\n'));
