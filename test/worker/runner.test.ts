@@ -229,6 +229,51 @@ describe('consumer runner', () => {
     expect(await runner.metric('worker_jobs_processed_total', durable)).toBe(0);
   });
 
+  it('When a side-effecting job is redelivered while its first run is still going, then the side effect is not run twice', async () => {
+    let sideEffects = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // In-progress acks rarer than the ack wait stand for ones that do not get through (a
+    // stalled connection): JetStream redelivers the job while its first run goes on.
+    const consumer = defineConsumer({
+      job: 'reindexUsers',
+      sideEffects: true,
+      inProgressIntervalMs: 60_000,
+      async handle() {
+        sideEffects += 1;
+        await gate;
+      },
+    });
+    const settings = { ackWaitMs: 1000 };
+    const first = await harness.start([consumer], settings);
+    const second = await harness.start([consumer], settings);
+    await harness.publish('reindexUsers', {
+      reindex_id: randomUUID(),
+      after_id: null,
+      batch_size: 10,
+    });
+    const durable = jobStreams.reindexUsers.durable;
+    const duplicates = async () =>
+      (await first.metric('worker_jobs_duplicate_total', durable)) +
+      (await second.metric('worker_jobs_duplicate_total', durable));
+
+    await eventually('the first run', () => (sideEffects === 1 ? true : undefined));
+    await eventually('a redelivery during the run, refused', async () =>
+      (await duplicates()) >= 1 ? true : undefined,
+    );
+    expect(sideEffects).toBe(1);
+
+    open();
+    await eventually('the job to be acked', async () =>
+      (await harness.streamMessages('reindexUsers')) === 0 ? true : undefined,
+    );
+    expect(sideEffects).toBe(1);
+    expect(
+      (await first.metric('worker_jobs_processed_total', durable)) +
+        (await second.metric('worker_jobs_processed_total', durable)),
+    ).toBe(1);
+  });
+
   it('When stop is called during a job, then the job completes and is acked before stop returns', async () => {
     let finished = false;
     const { consumer, deliveries } = recordingConsumer(async () => {

@@ -1,7 +1,7 @@
 import type { JetStreamClient, JsMsg } from 'nats';
 import { jobStreams } from '../../src/shared/constants/jobs.ts';
 import type { Logger } from '../../src/shared/logger.ts';
-import { jobMessageId, type JobDedup } from '../dedup.ts';
+import { jobMessageId, type JobDedup, type RunClaim } from '../dedup.ts';
 import { publishDeadLetter } from '../dlq.ts';
 import type { JobMetrics } from '../metrics.ts';
 import type { ConsumerContext, ConsumerDefinition, RunnerSettings } from './types.ts';
@@ -15,6 +15,9 @@ export interface MessageEnvironment {
   /** Aborted when stop() gives up waiting: the message is left unacked, so it is redelivered. */
   abandon: AbortSignal;
 }
+
+/** A redelivery that found the run claimed comes back no sooner than this. */
+const MIN_CLAIM_RETRY_MS = 1000;
 
 function decode(msg: JsMsg): unknown {
   try {
@@ -111,9 +114,29 @@ export async function handleMessage(
   });
   // It may fire while the dedup check runs, before anything races it.
   timeout.catch(() => undefined);
+  let claim: RunClaim | undefined;
+  const releaseClaim = async () => {
+    const held = claim;
+    claim = undefined;
+    if (!held || !('release' in held)) return;
+    await held.release().catch((error: unknown) => {
+      logger.warn('could not release the run claim; it expires', { err: errorMessage(error) });
+    });
+  };
+  // Given up by shutdown, the job is for its redelivery to run: the claim must not hold it back.
+  const onAbandon = () => void releaseClaim();
+  env.abandon.addEventListener('abort', onAbandon, { once: true });
   const keepAlive = setInterval(() => {
     if (!env.abandon.aborted) respond('marked in progress', () => msg.working());
   }, consumer.inProgressIntervalMs ?? env.settings.inProgressIntervalMs);
+  // On its own clock, three times per claim lifetime: it holds when JetStream's in-progress
+  // acks do not get through, which is when a redelivery comes during the run.
+  const claimRenewal = setInterval(() => {
+    if (env.abandon.aborted || !claim || !('renew' in claim)) return;
+    claim.renew().catch((error: unknown) => {
+      logger.warn('could not renew the run claim', { err: errorMessage(error) });
+    });
+  }, env.settings.ackWaitMs / 3);
   const started = performance.now();
   try {
     if (consumer.sideEffects && (await env.dedup.alreadyDone(messageId))) {
@@ -121,6 +144,19 @@ export async function handleMessage(
       respond('acked', () => msg.ack());
       env.metrics.record(durable, 'duplicate');
       return {};
+    }
+    if (consumer.sideEffects) {
+      // As long as the ack wait: a holder that died stops blocking the redelivery about when
+      // JetStream makes it.
+      const claimed = await env.dedup.claimRun(messageId, env.settings.ackWaitMs);
+      if ('heldForMs' in claimed) {
+        // Back once the other run has ended: as a duplicate if it succeeded, else to run.
+        logger.info('another delivery of this message is running; retrying after it');
+        respond('nakked', () => msg.nak(Math.max(claimed.heldForMs, MIN_CLAIM_RETRY_MS)));
+        env.metrics.record(durable, 'duplicate');
+        return {};
+      }
+      claim = claimed;
     }
     const running = run(ctx);
     // A handler that finishes after its timeout has nothing left to report to.
@@ -149,6 +185,9 @@ export async function handleMessage(
     return { retryInMs: delay };
   } finally {
     clearInterval(keepAlive);
+    clearInterval(claimRenewal);
     clearTimeout(timer);
+    env.abandon.removeEventListener('abort', onAbandon);
+    await releaseClaim();
   }
 }

@@ -18,6 +18,8 @@ export const redisKeys = {
   oauthPendingSignup: (tokenHash: string) => `oauth_pending_signup:${tokenHash}`,
   cronLock: (job: string) => `cron_lock:${job}`,
   jobDedup: (messageId: string) => `job_dedup:${messageId}`,
+  /** Held while one delivery of a side-effecting job runs, so a concurrent redelivery waits. */
+  jobRunning: (messageId: string) => `job_running:${messageId}`,
   /** A user's live single-use email token of one kind: its secret's digest and the flow's data. */
   emailToken: (kind: string, userId: string) => `email_token:${kind}:${userId}`,
   /** Set while a "someone tried to sign up with your address" notice is cooling down. */

@@ -13,6 +13,8 @@ export interface ProbeWindow {
 }
 
 export interface Prober {
+  /** The probing process, to read its scheduling priority. */
+  pid: number;
   /** The probes since the last report (or the start). */
   report(): Promise<ProbeWindow>;
   stop(): Promise<void>;
@@ -45,6 +47,7 @@ export function startProber(
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    pid: child.pid!,
     async report() {
       child.stdin.write('report\n');
       const { value } = await lines.next();

@@ -11,9 +11,20 @@ export interface LogEntry {
 // The readable format outside production: `<time> <level> <message> <JSON meta>`, level coloured.
 const LINE = /^\S+ (\w+) (.*?)(?: (\{.*\}))?$/;
 
+/** The meta of a log line, or undefined for a line that only looks like one (stray output). */
+function parseMeta(meta: string | undefined): Record<string, unknown> | undefined {
+  if (meta === undefined) return {};
+  try {
+    return JSON.parse(meta) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What the process logged since it was last started (startServerProcess and startWorkerProcess
- * append to the log file, each start behind a `===` line), one entry per log line.
+ * append to the log file, each start behind a `===` line), one entry per log line; lines that
+ * are not log lines are left out.
  */
 export function logEntries(kit: KitProcess): LogEntry[] {
   const text = readFileSync(kit.logFile, 'utf8');
@@ -22,10 +33,10 @@ export function logEntries(kit: KitProcess): LogEntry[] {
     .split('\n')
     .slice(1)
     .map((line) => LINE.exec(stripVTControlCharacters(line)))
-    .filter((match) => match !== null)
-    .map(([, level, message, meta]) => ({
-      level: level!,
-      message: message!,
-      meta: meta ? (JSON.parse(meta) as Record<string, unknown>) : {},
-    }));
+    .flatMap((match) => {
+      if (match === null) return [];
+      const [, level, message, text] = match;
+      const meta = parseMeta(text);
+      return meta ? [{ level: level!, message: message!, meta }] : [];
+    });
 }
