@@ -386,7 +386,7 @@ describe('graceful shutdown under load', () => {
   it('When a worker gets SIGTERM with two emails in flight, then it finishes the one that answers in its bound, the other is redelivered to another worker, and it exits 0 in its bound', async () => {
     // Worker A has nothing of the first scenario left, so both emails go to it alone.
     await waitForJobQueuesDrained(process.env.NATS_URL!);
-    for (const [i, email] of [finishingTo, stuckTo].entries()) {
+    for (const email of [finishingTo, stuckTo]) {
       const response = await fetch(`${survivor.url}/v0/users`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-forwarded-for': clientAddress() },
