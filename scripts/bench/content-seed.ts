@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createPostCursors } from '../../src/modules/posts/posts.cursor.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { createDatabase } from '../../src/shared/db/knex.ts';
+import { seededRandom } from '../../test/support/seeded-random.ts';
 
 /**
  * The corpus the content scenarios read: POSTS posts by AUTHORS authors, written straight
@@ -22,18 +23,6 @@ const TITLE_WORDS = 6;
 const CONTENT_WORDS = 80;
 const HANDLE_PREFIX = 'benchseed';
 const REPLICA_WAIT_MS = 120_000;
-
-/** A small seeded PRNG (mulberry32): the same corpus on every run. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function language(next: () => number) {
   const syllables = ['ka', 'lo', 'mi', 'ren', 'su', 'ta', 'vo', 'ne', 'ri', 'da', 'po', 'shi'];
@@ -77,7 +66,8 @@ export async function seedContent(env: NodeJS.ProcessEnv): Promise<SeededContent
     { url: env.DATABASE_URL!, readUrl: env.DATABASE_READ_URL!, poolMax: 4, readPoolMax: 1 },
     'bench-seed',
   );
-  const next = random(20261202);
+  // The same corpus on every run.
+  const next = seededRandom(20261202);
   const { vocabulary, text } = language(next);
 
   const removeCorpus = async () => {

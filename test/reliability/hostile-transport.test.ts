@@ -122,6 +122,23 @@ async function expectSocketsFreed(watch: ServerWatch, others = 0): Promise<numbe
   return open;
 }
 
+/**
+ * Each attacker got the catalogue's JSON 408 and was closed by the server no earlier than the
+ * timeout, and no later than its next check plus slack.
+ */
+async function expectTimedOut(attackers: RawClient[], timeoutMs: number): Promise<number[]> {
+  const closedAt = await Promise.all(attackers.map((client) => client.closed));
+  const held = closedAt.map((at, i) => at - attackers[i]!.openedAt);
+  for (const [i, client] of attackers.entries()) {
+    expect(client.closedByServer()).toBe(true);
+    expect(statusOf(client)).toBe(408);
+    expect(errorCodeOf(client)).toBe('general:request_timeout');
+    expect(held[i]).toBeGreaterThanOrEqual(timeoutMs - 100);
+    expect(held[i]).toBeLessThan(timeoutMs + CHECK_PERIOD_MS + SLACK_MS);
+  }
+  return held;
+}
+
 function priorityNote(): string {
   return (
     `server at nice ${priorities.server}, prober at nice ${priorities.prober} ` +
@@ -159,15 +176,7 @@ describe('hostile transport against a production-started server', () => {
       const heldDuringAttack = await watch.openConnections();
       expect(heldDuringAttack).toBeGreaterThanOrEqual(attackers.length);
 
-      const closedAt = await Promise.all(attackers.map((client) => client.closed));
-      const held = closedAt.map((at, i) => at - attackers[i]!.openedAt);
-      for (const [i, client] of attackers.entries()) {
-        expect(client.closedByServer()).toBe(true);
-        expect(statusOf(client)).toBe(408);
-        expect(errorCodeOf(client)).toBe('general:request_timeout');
-        expect(held[i]).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
-        expect(held[i]).toBeLessThan(HEADERS_TIMEOUT_MS + CHECK_PERIOD_MS + SLACK_MS);
-      }
+      const held = await expectTimedOut(attackers, HEADERS_TIMEOUT_MS);
       const after = await expectSocketsFreed(watch);
       const window = await watch.end();
       expectResponsive('slowloris', window);
@@ -250,15 +259,7 @@ describe('hostile transport against a production-started server', () => {
       }
     }, 250);
     try {
-      const closedAt = await Promise.all(attackers.map((client) => client.closed));
-      const held = closedAt.map((at, i) => at - attackers[i]!.openedAt);
-      for (const [i, client] of attackers.entries()) {
-        expect(client.closedByServer()).toBe(true);
-        expect(statusOf(client)).toBe(408);
-        expect(errorCodeOf(client)).toBe('general:request_timeout');
-        expect(held[i]).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
-        expect(held[i]).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_PERIOD_MS + SLACK_MS);
-      }
+      const held = await expectTimedOut(attackers, REQUEST_TIMEOUT_MS);
       const after = await expectSocketsFreed(watch);
       const window = await watch.end();
       expectResponsive('slow request body', window);

@@ -8,7 +8,7 @@ import {
   type Call,
   type VirtualUser,
 } from './load-operations.ts';
-import { seededRandom } from './load-random.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 import type { LoadUser } from './load-users.ts';
 
 /**
