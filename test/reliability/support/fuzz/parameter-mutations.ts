@@ -48,6 +48,7 @@ export function parameterMutations(
             kind: `${parameter.in}.${parameter.name} = ${JSON.stringify(value).slice(0, 60)}`,
             draft: next,
             refused: broken,
+            pathMutated: parameter.in === 'path',
           };
         }),
     );
@@ -80,7 +81,11 @@ export function parameterMutations(
           const next = clone(draft);
           next.pathParams[parameter.name] = junk;
           next.rawPathParams = [parameter.name];
-          return { kind: `path.${parameter.name} percent-encoding ${junk}`, draft: next };
+          return {
+            kind: `path.${parameter.name} percent-encoding ${junk}`,
+            draft: next,
+            pathMutated: true,
+          };
         }),
       );
     }
@@ -116,6 +121,7 @@ export function parameterMutations(
         kind: `caller ${caller}`,
         draft: { ...clone(draft), caller },
         refused: true,
+        by: 'session' as const,
       })),
     );
   }

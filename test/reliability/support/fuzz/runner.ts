@@ -5,7 +5,7 @@ import { fingerprint } from './fingerprint.ts';
 import type { FuzzWorld } from './fixtures.ts';
 import type { SchemaCheck } from './schema-check.ts';
 import { createSender, type FuzzAnswer } from './send.ts';
-import { judge } from './verdict.ts';
+import { judge, reachedItsHandler } from './verdict.ts';
 
 const FORGED_COOKIE = 'session_id=s%3Aforgedsessionid.bm90IGEgc2lnbmF0dXJl';
 const CONCURRENCY = 8;
@@ -13,20 +13,28 @@ const CONCURRENCY = 8;
 export interface Failure {
   operationId: string;
   kind: string;
+  /** The seed and index that generate the case again. */
+  origin: string;
   request: string;
-  status: number | 'no answer';
+  status: number | 'no answer' | 'several';
   problems: string[];
   answer: string;
+}
+
+interface OperationCounts {
+  valid: number;
+  invalid: number;
+  /** Valid requests whose answer came from the handler, not a refusal in front of it. */
+  reached: number;
+  statuses: Map<number, number>;
+  slowestMs: number;
 }
 
 /** What a run sent and found, counted. */
 export interface FuzzTally {
   sent: number;
   /** Requests per operation, its answers by status, and its slowest answer. */
-  byOperation: Map<
-    string,
-    { valid: number; invalid: number; statuses: Map<number, number>; slowestMs: number }
-  >;
+  byOperation: Map<string, OperationCounts>;
   unexpected5xx: number;
   /** Refused requests (or batches of them) after which a stored row had changed. */
   changedByRefused: number;
@@ -48,6 +56,23 @@ export function createRunner(
     failures: [],
   };
 
+  const fail = (
+    fuzz: FuzzCase,
+    request: string,
+    status: Failure['status'],
+    problems: string[],
+    answer?: FuzzAnswer,
+  ) =>
+    tally.failures.push({
+      operationId: fuzz.operation.operationId,
+      kind: fuzz.kind,
+      origin: fuzz.origin,
+      request,
+      status,
+      problems,
+      answer: answer?.body.toString('utf8').slice(0, 300) ?? '',
+    });
+
   async function sendOne(fuzz: FuzzCase): Promise<FuzzAnswer | undefined> {
     const request = toRequest(fuzz.operation, fuzz.draft);
     request.headers['x-forwarded-for'] = world.nextAddress();
@@ -56,6 +81,7 @@ export function createRunner(
     const counts = tally.byOperation.get(fuzz.operation.operationId) ?? {
       valid: 0,
       invalid: 0,
+      reached: 0,
       statuses: new Map<number, number>(),
       slowestMs: 0,
     };
@@ -71,28 +97,13 @@ export function createRunner(
       counts.slowestMs = Math.max(counts.slowestMs, performance.now() - sentAt);
       counts.statuses.set(answer.status, (counts.statuses.get(answer.status) ?? 0) + 1);
     } catch (error) {
-      tally.failures.push({
-        operationId: fuzz.operation.operationId,
-        kind: fuzz.kind,
-        request: described,
-        status: 'no answer',
-        problems: [String(error)],
-        answer: '',
-      });
+      fail(fuzz, described, 'no answer', [String(error)]);
       return undefined;
     }
     if (answer.status >= 500) tally.unexpected5xx += 1;
+    if (fuzz.expect === 'valid' && reachedItsHandler(answer)) counts.reached += 1;
     const problems = judge(contract, check, fuzz, answer);
-    if (problems.length > 0) {
-      tally.failures.push({
-        operationId: fuzz.operation.operationId,
-        kind: fuzz.kind,
-        request: described,
-        status: answer.status,
-        problems,
-        answer: answer.body.toString('utf8').slice(0, 300),
-      });
-    }
+    if (problems.length > 0) fail(fuzz, described, answer.status, problems, answer);
     return answer;
   }
 
@@ -121,14 +132,12 @@ export function createRunner(
       const answers = await pooled(cases);
       if (answers.every((a) => a && a.status >= 400) && (await print()) !== before) {
         tally.changedByRefused += 1;
-        tally.failures.push({
-          operationId: cases[0]!.operation.operationId,
-          kind: 'refused batch',
-          request: `${cases.length} refused requests`,
-          status: 400,
-          problems: ['stored rows changed'],
-          answer: '',
-        });
+        fail(
+          { ...cases[0]!, kind: 'refused batch', origin: `${cases[0]!.origin} and on` },
+          `${cases.length} refused requests`,
+          'several',
+          ['stored rows changed'],
+        );
       }
       world.sessionMayHaveEnded();
     },
@@ -158,14 +167,13 @@ export function createRunner(
         if (after === before) known = after;
         else {
           tally.changedByRefused += 1;
-          tally.failures.push({
-            operationId: fuzz.operation.operationId,
-            kind: fuzz.kind,
-            request: 'refused valid-shaped request',
-            status: answer.status,
-            problems: ['stored rows changed'],
-            answer: answer.body.toString('utf8').slice(0, 300),
-          });
+          fail(
+            fuzz,
+            'refused valid-shaped request',
+            answer.status,
+            ['stored rows changed'],
+            answer,
+          );
         }
       }
     },
