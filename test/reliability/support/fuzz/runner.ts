@@ -1,7 +1,7 @@
 import type { FuzzCase } from './cases.ts';
 import type { FuzzContract } from './contract.ts';
 import { toRequest } from './draft.ts';
-import { fingerprint } from './fingerprint.ts';
+import { fingerprint, windowsOfAddresses, type FingerprintScope } from './fingerprint.ts';
 import type { FuzzWorld } from './fixtures.ts';
 import type { SchemaCheck } from './schema-check.ts';
 import { createSender, type FuzzAnswer } from './send.ts';
@@ -73,9 +73,11 @@ export function createRunner(
       answer: answer?.body.toString('utf8').slice(0, 300) ?? '',
     });
 
-  async function sendOne(fuzz: FuzzCase): Promise<FuzzAnswer | undefined> {
+  async function sendOne(fuzz: FuzzCase, addresses?: string[]): Promise<FuzzAnswer | undefined> {
     const request = toRequest(fuzz.operation, fuzz.draft);
-    request.headers['x-forwarded-for'] = world.nextAddress();
+    const address = world.nextAddress();
+    addresses?.push(address);
+    request.headers['x-forwarded-for'] = address;
     if (fuzz.draft.caller === 'user') request.headers.cookie = await world.session();
     if (fuzz.draft.caller === 'forged') request.headers.cookie = FORGED_COOKIE;
     const counts = tally.byOperation.get(fuzz.operation.operationId) ?? {
@@ -107,20 +109,24 @@ export function createRunner(
     return answer;
   }
 
-  async function pooled(cases: FuzzCase[]): Promise<(FuzzAnswer | undefined)[]> {
+  async function pooled(
+    cases: FuzzCase[],
+    addresses?: string[],
+  ): Promise<(FuzzAnswer | undefined)[]> {
     const answers: (FuzzAnswer | undefined)[] = cases.map(() => undefined);
     let next = 0;
     const lane = async () => {
       while (next < cases.length) {
         const index = next++;
-        answers[index] = await sendOne(cases[index]!);
+        answers[index] = await sendOne(cases[index]!, addresses);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, lane));
     return answers;
   }
 
-  const print = () => fingerprint(world.db, world.redis, world.user.id);
+  const print = (scope: FingerprintScope) =>
+    fingerprint(world.db, world.redis, [world.user.id, world.other.id], scope);
 
   return {
     tally,
@@ -128,15 +134,23 @@ export function createRunner(
     async refusedBatch(cases: FuzzCase[]) {
       if (cases.length === 0) return;
       await world.session();
-      const before = await print();
-      const answers = await pooled(cases);
-      if (answers.every((a) => a && a.status >= 400) && (await print()) !== before) {
+      const before = await print({ redisState: true });
+      const addresses: string[] = [];
+      const answers = await pooled(cases, addresses);
+      // An accepted one has failed already, and may change what is stored.
+      const problems: string[] = [];
+      if (answers.every((a) => a && a.status >= 400)) {
+        if ((await print({ redisState: true })) !== before) problems.push('stored state changed');
+        const windows = await windowsOfAddresses(world.redis, addresses);
+        if (windows.length > 0) problems.push(`rate-limit windows opened: ${windows.join(', ')}`);
+      }
+      if (problems.length > 0) {
         tally.changedByRefused += 1;
         fail(
           { ...cases[0]!, kind: 'refused batch', origin: `${cases[0]!.origin} and on` },
           `${cases.length} refused requests`,
           'several',
-          ['stored rows changed'],
+          problems,
         );
       }
       world.sessionMayHaveEnded();
@@ -155,7 +169,7 @@ export function createRunner(
         const logins = world.logins;
         await world.session();
         if (world.logins !== logins) known = undefined;
-        const before = known ?? (await print());
+        const before = known ?? (await print({ redisState: false }));
         const answer = await sendOne(fuzz);
         known = undefined;
         if (!answer) continue;
@@ -163,7 +177,7 @@ export function createRunner(
           world.sessionMayHaveEnded();
           continue;
         }
-        const after = await print();
+        const after = await print({ redisState: false });
         if (after === before) known = after;
         else {
           tally.changedByRefused += 1;
