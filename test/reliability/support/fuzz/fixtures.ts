@@ -5,6 +5,7 @@ import { revokeUserSessions } from '../../../../src/modules/auth/session/session
 import { loadServerConfig } from '../../../../src/config/server.ts';
 import { closeRedis, createRedis, type RedisClient } from '../../../../src/shared/clients/redis.ts';
 import { createStorage, type Bucket } from '../../../../src/shared/clients/s3.ts';
+import { redisKeys } from '../../../../src/shared/constants/redis-keys.ts';
 import { newId } from '../../../../src/shared/db/ids.ts';
 import { createDatabase, type Database } from '../../../../src/shared/db/knex.ts';
 import { cookieFrom } from '../../../support/factories.ts';
@@ -32,6 +33,12 @@ export interface FuzzWorld {
   readonly logins: number;
   /** Notes the session may have ended (a logout, a revoke): the next session() checks it. */
   sessionMayHaveEnded(): void;
+  /**
+   * Forgets the fuzz user's failure budgets and user-keyed rate-limit windows: five wrong codes
+   * or passwords would otherwise lock the TOTP and password operations for the rest of the run,
+   * and every later request of theirs would test the lock alone.
+   */
+  resetLimits(): Promise<void>;
   /** A distinct client address for each request, so per-IP limits count each once. */
   nextAddress(): string;
   /** Deletes every row, session and job the run created. */
@@ -164,6 +171,13 @@ export async function createFuzzWorld(baseUrl: string, env: NodeJS.ProcessEnv): 
     },
     sessionMayHaveEnded() {
       checkSession = true;
+    },
+    async resetLimits() {
+      const keys = [
+        ...(await redis.keys(redisKeys.failureBudget('*', user.id))),
+        ...(await redis.keys(redisKeys.rateLimit('*', `user:${user.id}`))),
+      ];
+      if (keys.length > 0) await redis.del(...keys);
     },
     nextAddress,
     async cleanUp() {
