@@ -50,7 +50,7 @@ export async function fingerprint(
   redis: Redis,
   userIds: string[],
   scope: FingerprintScope,
-): Promise<string> {
+): Promise<Fingerprint> {
   const { rows } = await db.write.raw<{ rows: { f: unknown }[] }>(
     `select json_build_object(
        'users_rows', (select json_agg(u order by u.id) from users u where id = any(:users)),
@@ -68,13 +68,21 @@ export async function fingerprint(
   const sessions = await Promise.all(userIds.map((id) => redis.zcard(redisKeys.userSessions(id))));
   const print: Record<string, unknown> = { ...(rows[0]!.f as object), sessions };
   if (scope.redisState) {
-    print.userKeys = await Promise.all(userIds.map((id) => userKeys(redis, id)));
-    print.tokenKeys = await Promise.all(
-      TOKEN_KEYS.map(async (pattern) => (await keysMatching(redis, pattern)).length),
-    );
+    const keys = await Promise.all(userIds.map((id) => userKeys(redis, id)));
+    keys.forEach((owned, i) => (print[`redis keys of ${userIds[i]}`] = owned));
+    for (const pattern of TOKEN_KEYS) print[pattern] = (await keysMatching(redis, pattern)).length;
   }
-  return JSON.stringify(print);
+  return Object.fromEntries(
+    Object.entries(print).map(([part, value]) => [part, JSON.stringify(value)]),
+  );
 }
+
+/** Each part of what is stored, printed. */
+export type Fingerprint = Record<string, string>;
+
+/** The parts that differ between two prints; [] when nothing changed. */
+export const changedParts = (before: Fingerprint, after: Fingerprint) =>
+  Object.keys({ ...before, ...after }).filter((part) => before[part] !== after[part]);
 
 /** Rate-limit windows opened for any of these client addresses: a refusal must open none. */
 export async function windowsOfAddresses(redis: Redis, addresses: string[]): Promise<string[]> {
