@@ -14,6 +14,7 @@ import { accessLog } from './http/middleware/access-log.ts';
 import { anonymousUser } from './http/middleware/anonymous-user.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
 import { refuseNonFiniteParameters } from './http/middleware/finite-numbers.ts';
+import { refuseBracketedQueryKeys } from './http/middleware/query-keys.ts';
 import { createRateLimiter, type RateLimit } from './http/middleware/rate-limit.ts';
 import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
@@ -209,6 +210,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     app.use(apiDocs(contract));
   }
 
+  app.use('/v0', refuseBracketedQueryKeys(contract));
   memoiseValidatorRouteRegexps();
   app.use(
     OpenApiValidator.middleware({

@@ -1,5 +1,11 @@
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
+
+// The ajv the contract validator itself loads, not whichever the project resolves.
+const validatorRequire = createRequire(
+  createRequire(import.meta.url).resolve('express-openapi-validator'),
+);
 
 let app: TestApp;
 
@@ -32,5 +38,27 @@ describe('numeric query parameters that are not finite', () => {
     const { status } = await answer('/v0/search/users?page=1e3');
 
     expect(status).toBe(200);
+  });
+
+  it('When the validator\'s own request ajv coerces "Infinity" for a bounded integer, then it still passes the bound (ajv-validator/ajv#2212): once this fails, refuseNonFiniteParameters can go', () => {
+    const { createRequestAjv } = validatorRequire('./framework/ajv') as {
+      createRequestAjv: (
+        document: object,
+        options: object,
+      ) => { compile: (schema: object) => (data: unknown) => boolean };
+    };
+    // As the request validator builds it: coercion on for parameters, whatever the app asks.
+    const ajv = createRequestAjv(
+      { openapi: '3.1.0', info: { title: 'finite', version: '1' }, paths: {} },
+      { coerceTypes: true, allErrors: true, formats: {} },
+    );
+    const validate = ajv.compile({
+      type: 'object',
+      properties: { page: { type: 'integer', minimum: 1, maximum: 1000 } },
+    });
+    const query: { page: unknown } = { page: 'Infinity' };
+
+    expect(validate(query)).toBe(true);
+    expect(query.page).toBe(Infinity);
   });
 });

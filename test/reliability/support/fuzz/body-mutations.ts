@@ -14,13 +14,16 @@ const NESTINGS: [number, 'array' | 'object'][] = [
 ];
 
 /**
- * Over the smallest limit of an upload route, by little: the route reads the body up to its
- * limit and answers 413 while the client waits for it. A body announced far over the limit
- * is refused unread and the connection closed under the client's writes, which loses the
- * answer to the client's own write error (test/users/images-limits.test.ts covers those).
+ * The upload limit of each upload operation, as src/app.ts mounts them. An oversize upload goes
+ * over its own limit by one byte: the route reads the body up to its limit and answers 413
+ * while the client waits for it. A body announced far over the limit is refused unread and the
+ * connection closed under the client's writes, which loses the answer to the client's own
+ * write error (test/users/images-limits.test.ts covers those).
  */
-const OVERSIZE_UPLOAD_BYTES =
-  Math.min(...Object.values(imageKinds).map((kind) => kind.maxBytes)) + 1;
+const UPLOAD_LIMIT_BYTES: Record<string, number> = {
+  uploadProfileImage: imageKinds.profile.maxBytes,
+  uploadBannerImage: imageKinds.banner.maxBytes,
+};
 
 const CONTENT_TYPES = [
   'application/json',
@@ -214,25 +217,29 @@ export function bodyMutations(
 
   if (body.mediaType === 'multipart/form-data') {
     const asParts = (draft: Draft) => (draft.body?.kind === 'multipart' ? draft.body.parts : []);
+    const boundaryOf = (draft: Draft) =>
+      draft.body?.kind === 'multipart' ? draft.body.boundary : 'fuzz';
     const withParts =
       (kind: string, parts: MultipartPart[]) =>
       (draft: Draft): Mutation => ({
         kind,
-        draft: { ...clone(draft), body: { kind: 'multipart', parts } },
+        draft: { ...clone(draft), body: { kind: 'multipart', parts, boundary: boundaryOf(draft) } },
         refused: check.errors(body.schema, partsAsObject(parts)).length > 0,
       });
+    const limit = UPLOAD_LIMIT_BYTES[operation.operationId];
+    if (limit === undefined) throw new Error(`No upload limit known for ${operation.operationId}`);
     list.push(fc.constant((draft: Draft) => withParts('upload without parts', [])(draft)));
     list.push(
-      fc.constant((draft: Draft) =>
-        withParts(
+      fc.constant((draft: Draft): Mutation => ({
+        ...withParts(
           'upload over the size limit',
           asParts(draft).map((part) =>
-            typeof part.value === 'string'
-              ? part
-              : { ...part, value: Buffer.alloc(OVERSIZE_UPLOAD_BYTES, 1) },
+            typeof part.value === 'string' ? part : { ...part, value: Buffer.alloc(limit + 1, 1) },
           ),
         )(draft),
-      ),
+        refused: true,
+        code: 'file:too_large',
+      })),
     );
     list.push(
       fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 })).map(
@@ -249,20 +256,28 @@ export function bodyMutations(
         withParts('upload with a repeated part', [...asParts(draft), ...asParts(draft)])(draft),
       ),
     );
+    // The reader leaves a text part under the file's name out: the validator finds it missing.
     list.push(
-      fc.constant((draft: Draft) =>
-        withParts(
+      fc.constant((draft: Draft): Mutation => ({
+        ...withParts(
           'upload parts as text',
           asParts(draft).map((p) => ({ name: p.name, value: 'text' })),
         )(draft),
-      ),
+        refused: true,
+        code: 'general:validation_error',
+      })),
     );
     list.push(
       fc.constant((draft: Draft) => ({
         kind: 'upload cut before its closing boundary',
         draft: {
           ...clone(draft),
-          body: { kind: 'multipart', parts: asParts(draft), truncated: true },
+          body: {
+            kind: 'multipart',
+            parts: asParts(draft),
+            boundary: boundaryOf(draft),
+            truncated: true,
+          },
         },
         refused: true,
       })),

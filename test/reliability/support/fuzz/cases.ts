@@ -7,15 +7,32 @@ import { validDraft, type CaseContext } from './valid-drafts.ts';
 
 export type { CaseContext } from './valid-drafts.ts';
 
+/**
+ * What the contract says of an input. `valid`: its shape is accepted, so no layer in front of
+ * the handler may refuse it. `open`: the contract does not decide (a duplicated query key,
+ * invalid UTF-8 in a string), any answer it allows will do. The others are refused, must get
+ * a 4xx and change nothing, and say who refuses them: the shape checks (body parsers, upload
+ * reader, validator), requireSession, or the router (no operation has this path).
+ */
+export type Expectation = 'valid' | 'open' | 'shape' | 'session' | 'route';
+
 /** One generated input of an operation and what the contract says of it. */
 export interface FuzzCase {
   operation: FuzzOperation;
   /** What was done to a valid request (`valid` for none), for the failure report. */
   kind: string;
-  /** The contract refuses this input: it must get a 4xx, and change nothing. */
-  refused: boolean;
+  expect: Expectation;
+  /** The one code the kit answers this refusal with, where a single one fits. */
+  code?: string;
+  /** A path parameter was fuzzed, possibly out of its template: the router may miss. */
+  pathMutated: boolean;
+  /** Where the case comes from, to find it again: its seed and index in the sample. */
+  origin: string;
   draft: Draft;
 }
+
+export const isRefused = (fuzz: FuzzCase) =>
+  fuzz.expect === 'shape' || fuzz.expect === 'session' || fuzz.expect === 'route';
 
 /**
  * `count` invalid requests of the operation, spread evenly over its mutations (so every
@@ -35,9 +52,17 @@ export function invalidCases(
         seed: seed + index,
         numRuns: each,
       })
-      .map(([draft, mutate]) => {
-        const { kind, draft: mutated, refused } = mutate(draft);
-        return { operation, kind, refused: refused ?? false, draft: mutated };
+      .map(([draft, mutate], run): FuzzCase => {
+        const mutated = mutate(draft);
+        return {
+          operation,
+          kind: mutated.kind,
+          expect: mutated.refused ? (mutated.by ?? 'shape') : 'open',
+          code: mutated.code,
+          pathMutated: mutated.pathMutated ?? false,
+          origin: `seed ${seed + index} #${run}`,
+          draft: mutated.draft,
+        };
       }),
   );
 }
@@ -53,7 +78,8 @@ export function validCases(
   const seen = new Set<string>();
   return fc
     .sample(validDraft(operation, context), { seed, numRuns: count })
-    .filter((draft) => {
+    .map((draft, run) => ({ draft, origin: `seed ${seed} #${run}` }))
+    .filter(({ draft }) => {
       const key = JSON.stringify(draft, (_, value: unknown) =>
         value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value,
       );
@@ -61,5 +87,12 @@ export function validCases(
       seen.add(key);
       return true;
     })
-    .map((draft) => ({ operation, kind: 'valid', refused: false, draft }));
+    .map(({ draft, origin }) => ({
+      operation,
+      kind: 'valid',
+      expect: 'valid',
+      pathMutated: false,
+      origin,
+      draft,
+    }));
 }

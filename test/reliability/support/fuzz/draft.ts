@@ -10,7 +10,7 @@ export interface MultipartPart {
 
 export type DraftBody =
   | { kind: 'json'; value: unknown }
-  | { kind: 'multipart'; parts: MultipartPart[]; truncated?: boolean }
+  | { kind: 'multipart'; parts: MultipartPart[]; boundary: string; truncated?: boolean }
   | { kind: 'raw'; bytes: Buffer; contentType?: string };
 
 /** Who the request is sent as: the fuzz user's session, nobody, or a forged cookie. */
@@ -35,6 +35,12 @@ export interface Mutation {
   draft: Draft;
   /** Undefined when the contract leaves it open (a duplicated key, invalid UTF-8 in a string). */
   refused?: boolean;
+  /** Who refuses it when not its shape: requireSession, for a caller without a session. */
+  by?: 'session';
+  /** The one code the kit refuses it with, where a single one fits. */
+  code?: string;
+  /** A path parameter was changed, possibly out of its template. */
+  pathMutated?: boolean;
 }
 
 export const clone = (draft: Draft): Draft => structuredClone(draft);
@@ -50,7 +56,7 @@ function encodeBody(body: DraftBody): { bytes: Buffer; contentType?: string } {
     case 'raw':
       return body;
     case 'multipart': {
-      const { body: bytes, contentType } = multipartBody(body.parts);
+      const { body: bytes, contentType } = multipartBody(body.parts, body.boundary);
       // A body cut before its closing boundary: the parser must refuse it, not wait for more.
       return { bytes: body.truncated ? bytes.subarray(0, bytes.length - 12) : bytes, contentType };
     }

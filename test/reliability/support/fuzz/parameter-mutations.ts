@@ -15,12 +15,6 @@ const BROKEN_PERCENT_ENCODINGS = ['%', '%ZZ', '%FF', '%C3%28', '%ED%A0%80', '%00
  */
 const fitsRequestHead = (value: string) => percentEncode(value).length <= 4096;
 
-/**
- * The query parser reads `a[b]` as nested keys and drops keys that name Object.prototype
- * members (`__proto__`, `toString`): such a key may never reach the validator as a parameter.
- */
-const reachesTheValidator = (name: string) => !/[[\]]/.test(name) && !(name in Object.prototype);
-
 /** Each way to break a request's parameters, one per parameter, and its caller. */
 export function parameterMutations(
   operation: FuzzOperation,
@@ -48,6 +42,7 @@ export function parameterMutations(
             kind: `${parameter.in}.${parameter.name} = ${JSON.stringify(value).slice(0, 60)}`,
             draft: next,
             refused: broken,
+            pathMutated: parameter.in === 'path',
           };
         }),
     );
@@ -80,7 +75,11 @@ export function parameterMutations(
           const next = clone(draft);
           next.pathParams[parameter.name] = junk;
           next.rawPathParams = [parameter.name];
-          return { kind: `path.${parameter.name} percent-encoding ${junk}`, draft: next };
+          return {
+            kind: `path.${parameter.name} percent-encoding ${junk}`,
+            draft: next,
+            pathMutated: true,
+          };
         }),
       );
     }
@@ -97,15 +96,24 @@ export function parameterMutations(
   }
   list.push(
     fc
-      .tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 12 }))
+      .tuple(
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 12 }),
+          fc.constantFrom('__proto__', 'toString', 'constructor', 'hasOwnProperty', 'a[b]'),
+        ),
+        fc.string({ maxLength: 12 }),
+      )
       .map(([name, value]) => (draft: Draft) => {
         const next = clone(draft);
+        // Any other name is unknown: `__proto__` and `toString` are ordinary keys to the
+        // simple query parser, and a bracketed key is refused ahead of the validator.
         const known = operation.parameters.some((p) => p.in === 'query' && p.name === name);
         next.query.push({ name, value });
         return {
           kind: `unknown query ${JSON.stringify(name)}`,
           draft: next,
-          refused: validated && !known && reachesTheValidator(name),
+          refused: validated && !known,
+          code: 'general:validation_error',
         };
       }),
   );
@@ -116,6 +124,7 @@ export function parameterMutations(
         kind: `caller ${caller}`,
         draft: { ...clone(draft), caller },
         refused: true,
+        by: 'session' as const,
       })),
     );
   }

@@ -34,19 +34,21 @@ export function headerSafe(value: string): string {
   return [...latin1].filter((char) => char === '\t' || (char >= ' ' && char !== '\u007F')).join('');
 }
 
-export function queryString(entries: [string, string][], raw = false): string {
+export function queryString(entries: [string, string][]): string {
   if (entries.length === 0) return '';
-  const encode = raw ? (s: string) => s : percentEncode;
-  return `?${entries.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`;
+  return `?${entries.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')}`;
 }
 
 /** A header parameter's quoted-string: quotes and backslashes escaped as quoted-pairs. */
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
 
-/** A multipart/form-data body of text fields and files, with its boundary. */
+/**
+ * A multipart/form-data body of text fields and files. The boundary comes from the case's
+ * generator, so a replayed seed sends the same bytes.
+ */
 export function multipartBody(
   parts: { name: string; value: string | Uint8Array; filename?: string; type?: string }[],
-  boundary = `fuzz${Math.random().toString(16).slice(2)}`,
+  boundary: string,
 ): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const part of parts) {

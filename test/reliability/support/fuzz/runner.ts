@@ -1,11 +1,17 @@
 import type { FuzzCase } from './cases.ts';
 import type { FuzzContract } from './contract.ts';
 import { toRequest } from './draft.ts';
-import { fingerprint } from './fingerprint.ts';
+import {
+  changedParts,
+  fingerprint,
+  windowsOfAddresses,
+  type Fingerprint,
+  type FingerprintScope,
+} from './fingerprint.ts';
 import type { FuzzWorld } from './fixtures.ts';
 import type { SchemaCheck } from './schema-check.ts';
 import { createSender, type FuzzAnswer } from './send.ts';
-import { judge } from './verdict.ts';
+import { judge, reachedItsHandler } from './verdict.ts';
 
 const FORGED_COOKIE = 'session_id=s%3Aforgedsessionid.bm90IGEgc2lnbmF0dXJl';
 const CONCURRENCY = 8;
@@ -13,20 +19,28 @@ const CONCURRENCY = 8;
 export interface Failure {
   operationId: string;
   kind: string;
+  /** The seed and index that generate the case again. */
+  origin: string;
   request: string;
-  status: number | 'no answer';
+  status: number | 'no answer' | 'several';
   problems: string[];
   answer: string;
+}
+
+interface OperationCounts {
+  valid: number;
+  invalid: number;
+  /** Valid requests whose answer came from the handler, not a refusal in front of it. */
+  reached: number;
+  statuses: Map<number, number>;
+  slowestMs: number;
 }
 
 /** What a run sent and found, counted. */
 export interface FuzzTally {
   sent: number;
   /** Requests per operation, its answers by status, and its slowest answer. */
-  byOperation: Map<
-    string,
-    { valid: number; invalid: number; statuses: Map<number, number>; slowestMs: number }
-  >;
+  byOperation: Map<string, OperationCounts>;
   unexpected5xx: number;
   /** Refused requests (or batches of them) after which a stored row had changed. */
   changedByRefused: number;
@@ -48,14 +62,34 @@ export function createRunner(
     failures: [],
   };
 
-  async function sendOne(fuzz: FuzzCase): Promise<FuzzAnswer | undefined> {
+  const fail = (
+    fuzz: FuzzCase,
+    request: string,
+    status: Failure['status'],
+    problems: string[],
+    answer?: FuzzAnswer,
+  ) =>
+    tally.failures.push({
+      operationId: fuzz.operation.operationId,
+      kind: fuzz.kind,
+      origin: fuzz.origin,
+      request,
+      status,
+      problems,
+      answer: answer?.body.toString('utf8').slice(0, 300) ?? '',
+    });
+
+  async function sendOne(fuzz: FuzzCase, addresses?: string[]): Promise<FuzzAnswer | undefined> {
     const request = toRequest(fuzz.operation, fuzz.draft);
-    request.headers['x-forwarded-for'] = world.nextAddress();
+    const address = world.nextAddress();
+    addresses?.push(address);
+    request.headers['x-forwarded-for'] = address;
     if (fuzz.draft.caller === 'user') request.headers.cookie = await world.session();
     if (fuzz.draft.caller === 'forged') request.headers.cookie = FORGED_COOKIE;
     const counts = tally.byOperation.get(fuzz.operation.operationId) ?? {
       valid: 0,
       invalid: 0,
+      reached: 0,
       statuses: new Map<number, number>(),
       slowestMs: 0,
     };
@@ -71,45 +105,34 @@ export function createRunner(
       counts.slowestMs = Math.max(counts.slowestMs, performance.now() - sentAt);
       counts.statuses.set(answer.status, (counts.statuses.get(answer.status) ?? 0) + 1);
     } catch (error) {
-      tally.failures.push({
-        operationId: fuzz.operation.operationId,
-        kind: fuzz.kind,
-        request: described,
-        status: 'no answer',
-        problems: [String(error)],
-        answer: '',
-      });
+      fail(fuzz, described, 'no answer', [String(error)]);
       return undefined;
     }
     if (answer.status >= 500) tally.unexpected5xx += 1;
+    if (fuzz.expect === 'valid' && reachedItsHandler(answer)) counts.reached += 1;
     const problems = judge(contract, check, fuzz, answer);
-    if (problems.length > 0) {
-      tally.failures.push({
-        operationId: fuzz.operation.operationId,
-        kind: fuzz.kind,
-        request: described,
-        status: answer.status,
-        problems,
-        answer: answer.body.toString('utf8').slice(0, 300),
-      });
-    }
+    if (problems.length > 0) fail(fuzz, described, answer.status, problems, answer);
     return answer;
   }
 
-  async function pooled(cases: FuzzCase[]): Promise<(FuzzAnswer | undefined)[]> {
+  async function pooled(
+    cases: FuzzCase[],
+    addresses?: string[],
+  ): Promise<(FuzzAnswer | undefined)[]> {
     const answers: (FuzzAnswer | undefined)[] = cases.map(() => undefined);
     let next = 0;
     const lane = async () => {
       while (next < cases.length) {
         const index = next++;
-        answers[index] = await sendOne(cases[index]!);
+        answers[index] = await sendOne(cases[index]!, addresses);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, lane));
     return answers;
   }
 
-  const print = () => fingerprint(world.db, world.redis, world.user.id);
+  const print = (scope: FingerprintScope) =>
+    fingerprint(world.db, world.redis, [world.user.id, world.other.id], scope);
 
   return {
     tally,
@@ -117,18 +140,25 @@ export function createRunner(
     async refusedBatch(cases: FuzzCase[]) {
       if (cases.length === 0) return;
       await world.session();
-      const before = await print();
-      const answers = await pooled(cases);
-      if (answers.every((a) => a && a.status >= 400) && (await print()) !== before) {
+      const before = await print({ redisState: true });
+      const addresses: string[] = [];
+      const answers = await pooled(cases, addresses);
+      // An accepted one has failed already, and may change what is stored.
+      const problems: string[] = [];
+      if (answers.every((a) => a && a.status >= 400)) {
+        const changed = changedParts(before, await print({ redisState: true }));
+        if (changed.length > 0) problems.push(`stored state changed: ${changed.join(', ')}`);
+        const windows = await windowsOfAddresses(world.redis, addresses);
+        if (windows.length > 0) problems.push(`rate-limit windows opened: ${windows.join(', ')}`);
+      }
+      if (problems.length > 0) {
         tally.changedByRefused += 1;
-        tally.failures.push({
-          operationId: cases[0]!.operation.operationId,
-          kind: 'refused batch',
-          request: `${cases.length} refused requests`,
-          status: 400,
-          problems: ['stored rows changed'],
-          answer: '',
-        });
+        fail(
+          { ...cases[0]!, kind: 'refused batch', origin: `${cases[0]!.origin} and on` },
+          `${cases.length} refused requests`,
+          'several',
+          problems,
+        );
       }
       world.sessionMayHaveEnded();
     },
@@ -141,12 +171,12 @@ export function createRunner(
     async serialMutations(cases: FuzzCase[]) {
       // A refusal leaves the fingerprint as it was, so the one taken after it is the next
       // one's before, until an accepted request or a new login changes what is stored.
-      let known: string | undefined;
+      let known: Fingerprint | undefined;
       for (const fuzz of cases) {
         const logins = world.logins;
         await world.session();
         if (world.logins !== logins) known = undefined;
-        const before = known ?? (await print());
+        const before = known ?? (await print({ redisState: false }));
         const answer = await sendOne(fuzz);
         known = undefined;
         if (!answer) continue;
@@ -154,18 +184,18 @@ export function createRunner(
           world.sessionMayHaveEnded();
           continue;
         }
-        const after = await print();
-        if (after === before) known = after;
+        const after = await print({ redisState: false });
+        const changed = changedParts(before, after);
+        if (changed.length === 0) known = after;
         else {
           tally.changedByRefused += 1;
-          tally.failures.push({
-            operationId: fuzz.operation.operationId,
-            kind: fuzz.kind,
-            request: 'refused valid-shaped request',
-            status: answer.status,
-            problems: ['stored rows changed'],
-            answer: answer.body.toString('utf8').slice(0, 300),
-          });
+          fail(
+            fuzz,
+            'refused valid-shaped request',
+            answer.status,
+            [`stored rows changed: ${changed.join(', ')}`],
+            answer,
+          );
         }
       }
     },

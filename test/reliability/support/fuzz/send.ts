@@ -10,6 +10,7 @@ export interface FuzzAnswer {
 
 /** Longer than any answer of a healthy server; an answer that never comes is a failure. */
 const ANSWER_TIMEOUT_MS = 60_000;
+/** Far over any answer the contract declares: one this long is a runaway, not an answer. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 
@@ -86,13 +87,20 @@ export function createSender(baseUrl: string) {
             chunks.push(chunk);
             size += chunk.length;
             if (size > MAX_BODY_BYTES) {
-              done();
+              reject(new Error(`answer over ${MAX_BODY_BYTES} bytes`));
               response.destroy();
             }
           });
-          response.on('end', done);
-          // The server may close a connection whose body it refused right after its answer.
-          response.on('error', done);
+          // An answer cut off inside its body is no answer: judged, it could pass as a short one.
+          response.on('end', () =>
+            response.complete ? done() : reject(new Error(`answer cut off after ${size} bytes`)),
+          );
+          response.on('error', (error) =>
+            reject(new Error(`answer cut off after ${size} bytes: ${error.message}`)),
+          );
+          response.on('close', () => {
+            if (!response.complete) reject(new Error(`answer cut off after ${size} bytes`));
+          });
         },
       );
       outgoing.on('timeout', () =>
