@@ -50,7 +50,12 @@ interface KnexClient {
   acquireConnection(): Promise<unknown>;
 }
 
-/** Follows the connection attempts of `db`'s pool, so its failures can be told apart. */
+/**
+ * Follows the connection attempts of `db`'s pool, so its failures can be told apart. knex has
+ * no hook on a failed acquire, so this wraps the client's acquireConnection: knex is pinned in
+ * package.json for it, and test/db/database-unavailable.test.ts fails when the wrap no longer
+ * sees the pool's refused connections.
+ */
 export function watchConnectionAttempts(db: Knex): void {
   const client = db.client as KnexClient;
   let failedAt: number | undefined;
