@@ -7,7 +7,7 @@ import { AppError } from '../../shared/errors/app-error.ts';
  * (ajv-validator/ajv#2212), after which every bound (`minimum`, `maximum`) passes for such a
  * number: `?page=Infinity` would pass `maximum: 1000` and reach the handler. Mounted right
  * after the validator, this refuses them as the validator refuses any other number out of
- * bounds. test/http/non-finite-numbers.test.ts fails once ajv refuses them itself, and this
+ * bounds. test/http/query-parameter-refusals.test.ts fails once ajv refuses them itself, and this
  * can go.
  */
 export function refuseNonFiniteParameters(): RequestHandler {
