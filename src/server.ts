@@ -7,6 +7,7 @@ import { createDependencies } from './dependencies.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { registerConnectionMetrics } from './http/connection-metrics.ts';
 import { createConnectionDrain } from './http/drain.ts';
+import { trackInFlight } from './http/in-flight.ts';
 import { createLogger } from './shared/logger.ts';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -36,9 +37,10 @@ const server = createServer(
   },
   app,
 );
-answerClientErrors(server);
+const inFlight = trackInFlight(server);
+answerClientErrors(server, inFlight);
 registerConnectionMetrics(metricsRegistry, server);
-const drain = createConnectionDrain(server);
+const drain = createConnectionDrain(server, inFlight);
 server.listen(config.http.port, config.http.host, () => {
   logger.info(`listening on http://${config.http.host}:${config.http.port}`, { env: config.env });
 });

@@ -1,7 +1,8 @@
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { components } from '../generated/openapi.ts';
 import { errorStatuses, type ErrorCode } from '../shared/errors/codes.ts';
+import type { InFlightResponses } from './in-flight.ts';
 
 type ErrorBody = components['schemas']['Error'];
 
@@ -29,23 +30,14 @@ function refusalOf(code: string | undefined): { code: ErrorCode; details: string
  * than the server's timeouts, bytes that are not HTTP) get the catalogue's JSON error like
  * every other refusal, instead of Node's bare status line, and their connection is closed.
  */
-export function answerClientErrors(server: Server): void {
-  // The responses of each socket not finished yet. An error can be written only while none of
-  // them has sent its head (a body that timed out before the app answered, say); one that has
-  // would get the error inside its bytes. Finished ones do not count: on a kept-alive socket
-  // the last request's answer is long gone when the next request is refused.
-  const unfinished = new WeakMap<Duplex, Set<ServerResponse>>();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    let responses = unfinished.get(socket);
-    if (!responses) unfinished.set(socket, (responses = new Set()));
-    responses.add(res);
-    res.once('close', () => responses.delete(res));
-  });
+export function answerClientErrors(server: Server, inFlight: InFlightResponses): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    const underWay = [...(unfinished.get(socket) ?? [])].some((res) => res.headersSent);
-    // A client that went away, or a response under way: nothing can be said anymore.
-    const answerable = error.code !== 'ECONNRESET' && socket.writable && !underWay;
+    // A client that went away, or a response under way (its head sent, its body not done: a
+    // body that timed out after the app answered, say): nothing can be said anymore. A
+    // finished response does not count: on a kept-alive socket the last request's answer is
+    // long gone when the next request is refused.
+    const answerable =
+      error.code !== 'ECONNRESET' && socket.writable && !inFlight.underWayOn(socket);
     if (!answerable) {
       socket.destroy();
       return;

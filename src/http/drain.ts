@@ -1,4 +1,5 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
+import type { InFlightResponses } from './in-flight.ts';
 
 export interface ConnectionDrain {
   /**
@@ -20,21 +21,18 @@ export interface ConnectionDrain {
  * - a request still running at the deadline (a slow upload, say) is cut, so the process still
  *   exits within its shutdown bound.
  */
-export function createConnectionDrain(server: Server): ConnectionDrain {
-  const inFlight = new Set<ServerResponse>();
+export function createConnectionDrain(server: Server, tracked: InFlightResponses): ConnectionDrain {
+  const inFlight = tracked.responses;
   let draining = false;
   let settle: (() => void) | undefined;
-  // Ahead of the app, so the header is set before any handler can answer.
-  server.prependListener('request', (req, res: ServerResponse) => {
+  tracked.onRequest((_req, res) => {
     if (draining) res.setHeader('connection', 'close');
-    inFlight.add(res);
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (!draining) return;
-      // Answered with keep-alive before the drain began: nothing will reuse this socket.
-      req.socket.end();
-      if (inFlight.size === 0) settle?.();
-    });
+  });
+  tracked.onClose((res) => {
+    if (!draining) return;
+    // Answered with keep-alive before the drain began: nothing will reuse this socket.
+    res.req.socket.end();
+    if (inFlight.size === 0) settle?.();
   });
   return {
     async drain(deadlineMs) {

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerClientErrors } from '../../src/http/client-errors.ts';
+import { trackInFlight } from '../../src/http/in-flight.ts';
 import { eventually } from '../support/wait.ts';
 
 let server: Server | undefined;
@@ -24,7 +25,7 @@ async function listen(options: {
     // Answers once the whole body is in, as the app's body parser does.
     (req, res) => req.resume().once('end', () => res.writeHead(204).end()),
   );
-  answerClientErrors(server);
+  answerClientErrors(server, trackInFlight(server));
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }

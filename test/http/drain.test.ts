@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Agent, createServer, get, type IncomingMessage, type Server } from 'node:http';
 import { Socket, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trackInFlight } from '../../src/http/in-flight.ts';
 import { createConnectionDrain, type ConnectionDrain } from '../../src/http/drain.ts';
 
 // Far longer than any drain here: a socket left to the keep-alive timeout shows as a timeout.
@@ -42,7 +43,7 @@ async function listen(): Promise<string> {
       void gate.then(() => res.end('ok'));
     }
   });
-  drain = createConnectionDrain(server);
+  drain = createConnectionDrain(server, trackInFlight(server));
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
