@@ -20,6 +20,7 @@ import { requestId } from './http/middleware/request-id.ts';
 import { stability } from './http/middleware/stability.ts';
 import { turnstile } from './http/middleware/turnstile.ts';
 import { memoiseValidatorRouteRegexps } from './http/validator-route-cache.ts';
+import { forApi, series } from './http/series.ts';
 import {
   closeOnRefusal,
   createUploadGate,
@@ -113,8 +114,6 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
 
-  app.use(requestId());
-
   // Probes and metrics are infrastructure, served ahead of everything else but the request
   // id: a saturated server still answers them, they never mint cookies, and a probe every
   // second from each load balancer neither floods the access log nor skews the latency
@@ -131,56 +130,37 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
           }),
         ]),
   ];
-  app.use(
-    forExactPaths(
-      probeRoutes.map((r) => findOperation(r.operationId).path),
-      buildRouter(probeRoutes, []),
-    ),
+  const probes = forExactPaths(
+    probeRoutes.map((r) => findOperation(r.operationId).path),
+    buildRouter(probeRoutes, []),
   );
 
-  app.use(accessLog(logger));
-  if (config.http.metricsEnabled) app.use(metrics.middleware);
-
-  app.use(
-    cors({
-      origin: config.http.corsAllowedOrigins.length > 0 ? config.http.corsAllowedOrigins : false,
-      credentials: true,
-      exposedHeaders: [
-        'X-Request-ID',
-        'Retry-After',
-        'X-RateLimit-Limit',
-        'X-RateLimit-Remaining',
-        'X-RateLimit-Reset',
-      ],
-    }),
-  );
+  const corsLayer = cors({
+    origin: config.http.corsAllowedOrigins.length > 0 ? config.http.corsAllowedOrigins : false,
+    credentials: true,
+    exposedHeaders: [
+      'X-Request-ID',
+      'Retry-After',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+    ],
+  });
   // A JSON answer is not a page: it needs HSTS, nosniff and the framing and cross-origin
   // resource rules, not the headers meant for HTML documents (referrer, DNS prefetch, opener
   // and agent-cluster policies, legacy IE switches), which the docs pages get below.
-  app.use(
-    helmet({
-      contentSecurityPolicy: false,
-      crossOriginEmbedderPolicy: false,
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      referrerPolicy: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  );
-
+  const securityHeaders = helmet({
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  });
   const stabilityLayer = stability({ ...config.stability, bypass: isLongLived });
-  app.use(stabilityLayer);
-  // No secret: the only signed cookie is the session's, which express-session verifies itself.
-  app.use(cookieParser());
-  app.use(anonymousUser({ secure: !development }));
-  // Sessions only for the API: docs and probes never read or write the session store.
-  app.use('/v0', sessionMiddleware(deps));
-  // A body is read only where the contract takes one: sent to any other operation it is
-  // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no parsing.
-  app.use(forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })));
   // Uploads are read here too, each under its own limit, so the validator sees their parts.
   // The session is checked first: an anonymous caller takes no upload place and has no byte
   // of its body read, and the connection closes after its 401 instead of draining the body.
@@ -195,10 +175,28 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     closeOnRefusal,
   ];
   app.use(
-    forBodyOperations([
-      ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
-      ['uploadBannerImage', upload(imageKinds.banner.maxBytes)],
-    ]),
+    series(
+      requestId(),
+      probes,
+      accessLog(logger),
+      ...(config.http.metricsEnabled ? [metrics.middleware] : []),
+      corsLayer,
+      securityHeaders,
+      stabilityLayer,
+      // No secret: the only signed cookie is the session's, which express-session verifies.
+      cookieParser(),
+      anonymousUser({ secure: !development }),
+      // Sessions only for the API: docs and probes never read or write the session store.
+      forApi(sessionMiddleware(deps)),
+      // A body is read only where the contract takes one: sent to any other operation it is
+      // ignored, so that operation cannot be refused over it (400, 413, 415) and pays no
+      // parsing.
+      forJsonBodyOperations(express.json({ limit: config.http.jsonBodyLimitBytes })),
+      forBodyOperations([
+        ['uploadProfileImage', upload(imageKinds.profile.maxBytes)],
+        ['uploadBannerImage', upload(imageKinds.banner.maxBytes)],
+      ]),
+    ),
   );
 
   if (config.http.apiDocsEnabled) {
@@ -210,19 +208,15 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     app.use(apiDocs(contract));
   }
 
-  app.use('/v0', refuseBracketedQueryKeys(contract));
   memoiseValidatorRouteRegexps();
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: contract as never,
-      validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
-      validateResponses: config.env !== 'production',
-      validateSecurity: false,
-      ignorePaths: DOCS_PATHS,
-      fileUploader: false,
-    }),
-  );
-  app.use(refuseNonFiniteParameters());
+  const validation = OpenApiValidator.middleware({
+    apiSpec: contract as never,
+    validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
+    validateResponses: config.env !== 'production',
+    validateSecurity: false,
+    ignorePaths: DOCS_PATHS,
+    fileUploader: false,
+  });
 
   const auth = createAuthService(deps);
   const rateLimiter = createRateLimiter(deps.redis.session);
@@ -262,7 +256,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
         : null,
     },
   );
-  app.use(api);
+  app.use(
+    series(
+      forApi(refuseBracketedQueryKeys(contract)),
+      ...validation,
+      refuseNonFiniteParameters(),
+      api,
+    ),
+  );
 
   app.use(notFound());
   app.use(errorHandler({ logger, exposeInternalDetails: development }));

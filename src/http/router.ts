@@ -3,6 +3,7 @@ import { operations } from '../generated/operations.ts';
 import { AppError } from '../shared/errors/app-error.ts';
 import { requireSession } from '../modules/auth/session/session.port.ts';
 import type { RateLimit } from './middleware/rate-limit.ts';
+import { series } from './series.ts';
 import type { OperationId, RouteDefinition } from './typed-handler.ts';
 
 type ContractOperation = (typeof operations)[number];
@@ -177,29 +178,27 @@ export type OperationDispatcher = RequestHandler & {
  * Runs the chain of the operation the contract validator matched (`req.openapi`), found by
  * its id in one lookup: the validator has already matched the method and path against the
  * contract, so matching them again against every route, one after another, would only repeat
- * its work. Each chain is an Express router, so handlers' errors and rejections reach the
- * error handler as on any route, with the path parameters the validator parsed.
+ * its work. Each chain runs as a series, so handlers' errors and rejections reach the error
+ * handler as on any route, with the path parameters the validator parsed.
  */
 export function buildOperationDispatcher(
   ...args: Parameters<typeof operationChains>
 ): OperationDispatcher {
   const chains = new Map<string, OperationChain>();
-  const routers = new Map<string, Router>();
+  const runners = new Map<string, RequestHandler>();
   for (const chain of operationChains(...args)) {
-    const router = Router({ mergeParams: true });
-    router.use(...chain.handlers);
     chains.set(chain.operation.operationId, chain);
-    routers.set(chain.operation.operationId, router);
+    runners.set(chain.operation.operationId, series(...chain.handlers));
   }
   const dispatch: RequestHandler = (req, res, next) => {
     const { openapi } = req as {
       openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
     };
-    const router = openapi?.schema?.operationId && routers.get(openapi.schema.operationId);
-    if (!router) return next();
+    const run = openapi?.schema?.operationId && runners.get(openapi.schema.operationId);
+    if (!run) return next();
     // Express gave this middleware's own (empty) parameters; the operation's are the validator's.
     req.params = openapi.pathParams ?? {};
-    router(req, res, next);
+    return run(req, res, next);
   };
   return Object.assign(dispatch, { chains });
 }

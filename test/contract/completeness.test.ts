@@ -13,9 +13,13 @@ const NON_CONTRACT_ROUTES = new Set(['GET /openapi.json']);
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean>; stack: { handle: RequestHandler }[] };
-  /** A router (its stack), a guard in front of one (its router), or the API's dispatcher (its chains). */
+  /**
+   * A router (its stack), a guard in front of one (its router), a series of middleware (its
+   * handlers), or the API's dispatcher (its chains).
+   */
   handle?: {
     stack?: Layer[];
+    handlers?: readonly RequestHandler[];
     router?: { stack: Layer[] };
     chains?: ReadonlyMap<string, OperationChain>;
   };
@@ -44,6 +48,9 @@ function mountedRoutes(stack: Layer[]): MountedRoute[] {
       }));
     }
     if (layer.handle?.router) return mountedRoutes(layer.handle.router.stack);
+    if (layer.handle?.handlers) {
+      return mountedRoutes(layer.handle.handlers.map((handle) => ({ handle }) as Layer));
+    }
     return layer.handle?.stack ? mountedRoutes(layer.handle.stack) : [];
   });
 }

@@ -12,6 +12,7 @@ import { AppError } from '../../shared/errors/app-error.ts';
  */
 export function refuseNonFiniteParameters(): RequestHandler {
   return (req, _res, next) => {
+    if (!req.url.includes('?')) return next();
     const failing = Object.entries(req.query as Record<string, unknown>)
       .filter(([, value]) => typeof value === 'number' && !Number.isFinite(value))
       .map(([name]) => `query.${name} must be a finite number`);
