@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../shared/logger.ts';
 import { requestContext } from '../../shared/request-context.ts';
 
@@ -11,26 +11,33 @@ export function routeTemplate(req: Request): string {
   return openapi?.openApiRoute ?? route?.path ?? 'unmatched';
 }
 
+const STARTED = Symbol('access log start');
+type TimedResponse = Response & { [STARTED]?: number };
+
 /** One line per request; never bodies, cookies or tokens. */
 export function accessLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    // Checked per request so a level change applies at once, and skipped cheaply when off.
-    if (!logger.isLevelEnabled('http')) {
+  // One shared listener and the start time on the response: no closure made per request.
+  function write(this: TimedResponse) {
+    const req = this.req;
+    logger.http('request', {
+      method: req.method,
+      route: routeTemplate(req),
+      status: this.statusCode,
+      latency_ms: Math.round((performance.now() - this[STARTED]!) * 100) / 100,
+      request_id: req.requestId,
+      user_id: requestContext.getStore()?.userId,
+    });
+  }
+  return (_req, res, next) => {
+    // Read per request so a level change applies at once. The logger's one transport has no
+    // level of its own, so the logger's level decides (isLevelEnabled would also ask every
+    // transport, building a list of them on each call).
+    if (logger.levels[logger.level]! < logger.levels.http!) {
       next();
       return;
     }
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.http('request', {
-        method: req.method,
-        route: routeTemplate(req),
-        status: res.statusCode,
-        latency_ms: Math.round(latencyMs * 100) / 100,
-        request_id: req.requestId,
-        user_id: requestContext.getStore()?.userId,
-      });
-    });
+    (res as TimedResponse)[STARTED] = performance.now();
+    res.on('finish', write);
     next();
   };
 }

@@ -1,5 +1,7 @@
-import type { Request, RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../shared/errors/app-error.ts';
+
+const ADMISSION = Symbol('stability admission');
 
 export interface StabilityOptions {
   concurrencyLimit: number;
@@ -8,6 +10,8 @@ export interface StabilityOptions {
   /** Requests that bypass the layer entirely (health probes, long-lived streams). */
   bypass: (req: Request) => boolean;
 }
+
+type AdmittedResponse = Response & { [ADMISSION]?: { finish(): void } };
 
 export interface StabilityState {
   readonly inFlight: number;
@@ -21,60 +25,77 @@ export interface StabilityState {
  */
 export function stability(options: StabilityOptions): RequestHandler & { state: StabilityState } {
   let inFlight = 0;
-  const queue: Array<() => void> = [];
+  const queue: Admission[] = [];
 
   const release = () => {
     const next = queue.shift();
-    if (next) next();
+    if (next) next.admit();
     else inFlight -= 1;
   };
+
+  /** One request's place: admitted, or waiting in the queue for one. */
+  class Admission {
+    done = false;
+    admitted = false;
+    readonly res: Response;
+    readonly next: NextFunction;
+    readonly timer: NodeJS.Timeout;
+
+    constructor(res: Response, next: NextFunction) {
+      this.res = res;
+      this.next = next;
+      this.timer = setTimeout(timedOut, options.timeoutMs, this);
+      this.timer.unref();
+    }
+
+    admit() {
+      this.admitted = true;
+      if (this.done) {
+        release();
+        return;
+      }
+      this.next();
+    }
+
+    finish() {
+      if (this.done) return;
+      this.done = true;
+      clearTimeout(this.timer);
+      if (this.admitted) release();
+      else {
+        const index = queue.indexOf(this);
+        if (index >= 0) queue.splice(index, 1);
+      }
+    }
+  }
+
+  function timedOut(admission: Admission) {
+    if (!admission.res.headersSent) {
+      admission.next(new AppError('system:timeout', `No response within ${options.timeoutMs} ms`));
+    }
+  }
+  // Shared by every response ('close' follows 'finish', and comes alone when the client left).
+  function closed(this: Response) {
+    (this as AdmittedResponse)[ADMISSION]!.finish();
+  }
 
   const middleware: RequestHandler = (req, res, next) => {
     if (options.bypass(req)) {
       next();
       return;
     }
-
-    let done = false;
-    const timer = setTimeout(() => {
-      if (!res.headersSent) {
-        next(new AppError('system:timeout', `No response within ${options.timeoutMs} ms`));
-      }
-    }, options.timeoutMs);
-    timer.unref();
-
-    let admitted = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (admitted) release();
-      else removeFromQueue();
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
-
-    const admit = () => {
-      admitted = true;
-      if (done) {
-        release();
-        return;
-      }
-      next();
-    };
-    const removeFromQueue = () => {
-      const index = queue.indexOf(admit);
-      if (index >= 0) queue.splice(index, 1);
-    };
+    const admission = new Admission(res, next);
+    (res as AdmittedResponse)[ADMISSION] = admission;
+    res.on('close', closed);
 
     if (inFlight < options.concurrencyLimit) {
       inFlight += 1;
-      admit();
+      admission.admit();
     } else if (queue.length < options.bufferSize) {
-      queue.push(admit);
+      queue.push(admission);
     } else {
-      done = true;
-      clearTimeout(timer);
+      admission.done = true;
+      clearTimeout(admission.timer);
       next(
         new AppError('system:overloaded', 'The server is at capacity; retry shortly', {
           headers: { 'Retry-After': '1' },

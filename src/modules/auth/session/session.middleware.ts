@@ -69,32 +69,51 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
   const cookiePrefix = `${cookie.name}=`;
   const completeCookie = completeSessionCookie(cookie);
 
-  /** Loads the session the cookie names and applies the lifetime rules to it. */
-  const loadSession = async (req: Request, res: Response, next: NextFunction) => {
-    completeCookie(req, res);
-    const storeError = await runExpressSession(req, res, next).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+  /** The lifetime rules, once express-session has loaded the session (or failed to). */
+  const applyRules = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    storeError: unknown,
+  ): Promise<void> | void => {
     bindSessionRuntime(req, runtime, { storeError });
     const data = signedInSession(req);
     if (!data) return next();
     const now = Date.now();
     if (isPastLifetime(data, now)) {
-      await destroyCurrentSession(req, res);
-      markSessionExpired(req);
-      return next();
+      return destroyCurrentSession(req, res).then(() => {
+        markSessionExpired(req);
+        next();
+      });
     }
     // express-session resets a cookie's expiry to now + its original max age at the end of
     // every request; pinning it here keeps a remember-me cookie on the absolute lifetime.
     if (data.remember_me) data.cookie.expires = new Date(data.max_expires_at);
-    const expiresAt = refreshedExpiry(data, runtime.policy, now);
-    if (expiresAt !== undefined) {
-      data.expires_at = expiresAt;
-      await indexSession(redis, data.user_id, req.sessionID, data);
-    }
     if (now - data.last_seen_at >= LAST_SEEN_GRANULARITY_MS) data.last_seen_at = now;
-    next();
+    const expiresAt = refreshedExpiry(data, runtime.policy, now);
+    if (expiresAt === undefined) return next();
+    data.expires_at = expiresAt;
+    return indexSession(redis, data.user_id, req.sessionID, data).then(() => next());
+  };
+
+  /**
+   * Loads the session the cookie names and applies the lifetime rules to it. Callbacks, not
+   * promises, on the way of every signed-in request: nothing to allocate when no rule acts.
+   */
+  const loadSession = (req: Request, res: Response, next: NextFunction) => {
+    completeCookie(req, res);
+    let loaded = false;
+    expressSession(req, res, (error?: unknown) => {
+      // The first callback ends loading; a later one is a save failing after the response.
+      if (loaded) return next(error);
+      loaded = true;
+      const storeError =
+        !error || error instanceof Error
+          ? error || undefined
+          : new Error('express-session failed', { cause: error });
+      const applied = applyRules(req, res, next, storeError);
+      if (applied) applied.catch(next);
+    });
   };
 
   return (req: Request, res: Response, next: NextFunction) => {
