@@ -389,6 +389,11 @@ describe('session store', () => {
     expect(await storedSession(cookie)).toBeUndefined();
   });
 
+  it('When express-session looks for a touch on the store, then it finds none, so an unchanged session ends its response in one write', () => {
+    const store = new SessionStore(app.deps.redis.session);
+    expect(typeof (store as { touch?: unknown }).touch).toBe('undefined');
+  });
+
   it('When a new session is expected, then its first save creates the key with the sliding TTL', async () => {
     const { cookie } = await signedIn();
     const loaded = (await storedSession(cookie))!;
