@@ -109,6 +109,33 @@ describe('migrations', () => {
     expect(row?.document).toBe("'columns':2B 'generated':1A 'work':3B");
   });
 
+  it('When the prefix index is rolled back, then the document index is back and search_prefixes is gone; applied again, both are as before', async () => {
+    const migration = { name: '20261202000100_index_search_post_prefixes.ts' };
+    const searchIndexes = () =>
+      db('pg_indexes')
+        .where({ schemaname: 'public', tablename: 'search_posts' })
+        .whereNot({ indexname: 'search_posts_pkey' })
+        .pluck<string[]>('indexdef');
+    const prefixFunction = async () => {
+      const { rows } = await db.raw<{ rows: { name: string | null }[] }>(
+        "select to_regprocedure('search_prefixes(tsvector)')::text as name",
+      );
+      return rows[0]?.name;
+    };
+
+    await db.migrate.down(migration);
+    expect(await searchIndexes()).toEqual([
+      'CREATE INDEX search_posts_document_idx ON public.search_posts USING gin (document)',
+    ]);
+    expect(await prefixFunction()).toBeNull();
+
+    await db.migrate.up(migration);
+    expect(await searchIndexes()).toEqual([
+      'CREATE INDEX search_posts_document_prefixes_idx ON public.search_posts USING gin (document, search_prefixes(document)) WITH (fastupdate=off)',
+    ]);
+    expect(await prefixFunction()).toBe('search_prefixes(tsvector)');
+  });
+
   it('When rolled back entirely, then no table nor enum type remains', async () => {
     await db.migrate.rollback(undefined, true);
     expect(await existingTables(db)).toEqual([]);

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_TOTAL_HITS,
   createPostgresSearchEngine,
+  postsSearchStatement,
 } from '../../src/shared/clients/search/postgres-engine.ts';
+import { MAX_INDEXED_PREFIX } from '../../src/shared/clients/search/postgres-tsquery.ts';
 import type { SearchEngine } from '../../src/shared/clients/search/search-engine.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { createPrivateTables, type PrivateTables } from '../support/private-tables.ts';
@@ -33,7 +36,7 @@ const document = (title: string, content: string) => ({
 });
 
 describe('the PostgreSQL engine', () => {
-  it('When a query matches more posts than MAX_TOTAL_HITS, then it counts and pages that many and a page past them is empty', async () => {
+  it('When a query, ending in a whole word or in a short prefix, matches more posts than MAX_TOTAL_HITS, then it counts and pages that many and a page past them is empty', async () => {
     const word = uniqueWord('common');
     const rows = Array.from({ length: MAX_TOTAL_HITS + 50 }, (_, i) =>
       document(`Post ${i}`, `${word} and other words`),
@@ -42,14 +45,16 @@ describe('the PostgreSQL engine', () => {
     const pageSize = 50;
     const lastPage = MAX_TOTAL_HITS / pageSize;
 
-    const first = await engine.searchPosts({ q: word, page: 1, pageSize });
-    const last = await engine.searchPosts({ q: word, page: lastPage, pageSize });
-    const past = await engine.searchPosts({ q: word, page: lastPage + 1, pageSize });
+    for (const q of [word, `${word} an`]) {
+      const first = await engine.searchPosts({ q, page: 1, pageSize });
+      const last = await engine.searchPosts({ q, page: lastPage, pageSize });
+      const past = await engine.searchPosts({ q, page: lastPage + 1, pageSize });
 
-    expect(first.total_hits).toBe(MAX_TOTAL_HITS);
-    expect(first.hits).toHaveLength(pageSize);
-    expect(last.hits).toHaveLength(pageSize);
-    expect(past).toEqual({ hits: [], total_hits: MAX_TOTAL_HITS });
+      expect(first.total_hits, q).toBe(MAX_TOTAL_HITS);
+      expect(first.hits, q).toHaveLength(pageSize);
+      expect(last.hits, q).toHaveLength(pageSize);
+      expect(past, q).toEqual({ hits: [], total_hits: MAX_TOTAL_HITS });
+    }
   });
 
   it('When a query has several words, then only the last is a prefix: an earlier word must be whole', async () => {
@@ -88,5 +93,176 @@ describe('the PostgreSQL engine', () => {
     expect(await ids(`"${topic} ${other}"`)).toEqual([inOrder.id]);
     expect(await ids(`${topic} -"${other} ${topic}"`)).toEqual([inOrder.id]);
     expect(await ids(`${topic} ${other}`)).toEqual([inOrder.id, reversed.id].sort());
+  });
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+
+/** The plan of the engine's statement for q. */
+async function planFor(db: Knex, q: string): Promise<PlanNode> {
+  const { rows } = await db.raw<{ rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] }>(
+    'explain (format json) ?',
+    [postsSearchStatement(db, { q, page: 1, pageSize: 20 })],
+  );
+  return rows[0]!['QUERY PLAN'][0].Plan;
+}
+
+describe('the prefix index', () => {
+  const N = MAX_INDEXED_PREFIX;
+  const ids = async (q: string) =>
+    (await engine.searchPosts({ q, page: 1, pageSize: 50 })).hits.map((hit) => hit.id);
+
+  /** What a partial-match tsquery finds, ranked as the engine ranks: its query before prefixes. */
+  async function partialMatch(tsquery: string) {
+    const { rows } = await tables.db.write.raw<{ rows: { id: string }[] }>(
+      `select id from search_posts, to_tsquery('simple', ?) as query where document @@ query
+       order by ts_rank(document, query) desc, id desc`,
+      [tsquery],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  it('When a tsvector is given, then search_prefixes holds the first 2 to N characters of each lexeme, a short lexeme whole, and no positions', async () => {
+    const { rows } = await tables.db.write.raw<{ rows: { prefixes: string }[] }>(
+      'select search_prefixes(?::tsvector)::text as prefixes',
+      ["'x':1 'ab':2A 'café':3 'porivoshi':4B,5"],
+    );
+
+    expect(N).toBe(6);
+    expect(rows[0]?.prefixes).toBe("'ab' 'ca' 'caf' 'café' 'po' 'por' 'pori' 'poriv' 'porivo'");
+  });
+
+  it('When the last word has 2 characters, or is a whole short word, then the posts with a word it starts are found', async () => {
+    const topic = uniqueWord('heron');
+    const polo = document('Polo', `${topic} polo`);
+    const polonaise = document('Polonaise', `${topic} polonaise`);
+    await tables.db
+      .write('search_posts')
+      .insert([polo, polonaise, document('Other', `${topic} mallet`)]);
+    const both = [polo.id, polonaise.id].sort();
+
+    expect((await ids(`${topic} po`)).sort()).toEqual(both);
+    expect((await ids(`${topic} polo`)).sort()).toEqual(both);
+    expect(await ids(`${topic} polon`)).toEqual([polonaise.id]);
+    expect(await ids(`${topic} pa`)).toEqual([]);
+  });
+
+  it('When the last word has N characters, then the prefix index finds the posts it starts; with N + 1, the partial match finds only those it still starts', async () => {
+    const topic = uniqueWord('ibis');
+    const word = uniqueWord('longword');
+    const post = document('Long', `${topic} ${word}`);
+    const sameStart = document('Same start', `${topic} ${word.slice(0, N)}zzzz`);
+    await tables.db.write('search_posts').insert([post, sameStart]);
+
+    expect((await ids(`${topic} ${word.slice(0, N)}`)).sort()).toEqual(
+      [post.id, sameStart.id].sort(),
+    );
+    expect(await ids(`${topic} ${word.slice(0, N + 1)}`)).toEqual([post.id]);
+  });
+
+  it('When the last word is a single character, then the posts with a word it starts are found', async () => {
+    const topic = uniqueWord('egret');
+    const post = document('One', `${topic} feather`);
+    await tables.db.write('search_posts').insert([post, document('Two', `${topic} gull`)]);
+
+    expect(await ids(`${topic} f`)).toEqual([post.id]);
+  });
+
+  it('When the query is in capitals, then its words are lower-cased as the documents were, even where JavaScript differs (a final capital sigma)', async () => {
+    const topic = uniqueWord('crane');
+    const post = document('Logos', `${topic} ΛΌΓΟΣ`);
+    await tables.db.write('search_posts').insert(post);
+
+    expect(await ids(`${topic.toUpperCase()} ΛΌΓΟΣ`)).toEqual([post.id]);
+    expect(await ids(`${topic} λόγ`)).toEqual([post.id]);
+  });
+
+  it('When the parser splits a word where the query does not (H₂O: h and o), then the query keeps the partial match and finds the post', async () => {
+    const topic = uniqueWord('stork');
+    const post = document('Water', `${topic} H₂O`);
+    await tables.db.write('search_posts').insert(post);
+    const splitFirst = `H₂O ${topic.slice(0, 4)}`;
+
+    expect(await partialMatch(`${topic} & H₂O:*`)).toEqual([post.id]);
+    expect(await ids(`${topic} H₂O`)).toEqual([post.id]);
+    expect(await ids(splitFirst)).toEqual([post.id]);
+    // Its phrase would have each match rechecked, computing search_prefixes for every one.
+    expect(JSON.stringify(await planFor(tables.db.write, splitFirst))).not.toContain(
+      'search_prefixes(document)',
+    );
+  });
+
+  it('When a corpus is searched as it is typed, then each prefix finds the posts the partial-match query finds, in its order', async () => {
+    const topic = uniqueWord('plover');
+    const words = [
+      'ka',
+      'kalo',
+      'kalomi',
+      'kalomiren',
+      'kalopo',
+      'lo',
+      'mi',
+      'miren',
+      '2026',
+      '20261202',
+    ];
+    const pick = (i: number) => words[i % words.length]!;
+    const posts = Array.from({ length: 40 }, (_, i) =>
+      document(pick(i), `${topic} ${pick(i * 7)} ${pick(i * 3)} ${'filler '.repeat(i % 5)}`),
+    );
+    await tables.db.write('search_posts').insert(posts);
+
+    for (const word of ['kalomiren', 'kalopo', 'miren', '20261202']) {
+      for (let length = 1; length <= word.length; length += 1) {
+        const prefix = word.slice(0, length);
+        const expected = await partialMatch(`${topic} & ${prefix}:*`);
+        expect(expected.length).toBeGreaterThan(1);
+        expect(await ids(`${topic} ${prefix}`), prefix).toEqual(expected);
+      }
+    }
+  });
+
+  it('When the query ends in a short prefix that every row holds, then one index scan reads search_prefixes and no partial match', async () => {
+    // A table of its own, so that the statistics say every row matches: a planner that could
+    // see the words would then read the table in full, computing search_prefixes for each row.
+    const own = await createPrivateTables(['search_posts']);
+    try {
+      await own.db
+        .write('search_posts')
+        .insert(Array.from({ length: 300 }, (_, i) => document(`Tern ${i}`, `tern polo ${i}`)));
+      await own.db.write.raw('analyze search_posts');
+
+      const plan = await planFor(own.db.write, 'tern po');
+
+      const conditions = planNodes(plan)
+        .filter((node) => node['Node Type'] === 'Bitmap Index Scan')
+        .map((node) => node['Index Cond']);
+      expect(conditions).toHaveLength(1);
+      expect(conditions[0]).toContain('search_prefixes(document) @@');
+      // q.query is the statement's one tsquery with a partial match: it ranks and highlights.
+      expect(conditions[0]).not.toMatch(/\.query\b|:\*/);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it('When the last word is a prefix, then the snippet still escapes markup and marks the words it starts', async () => {
+    const topic = uniqueWord('rail');
+    await tables.db
+      .write('search_posts')
+      .insert(document('Markup', `${topic} <script>alert("x")</script> & it's tagged`));
+
+    const [hit] = (await engine.searchPosts({ q: `${topic} tag`, page: 1, pageSize: 10 })).hits;
+
+    expect(hit?.snippet).toContain(
+      `<mark>${topic}</mark> &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; it&#39;s <mark>tagged</mark>`,
+    );
+    expect(hit?.snippet.replace(/<\/?mark>/g, '')).not.toMatch(/[<>"]/);
   });
 });

@@ -15,39 +15,14 @@ import {
   markHighlights,
   withoutHighlightMarkers,
 } from './search-snippet.ts';
+import { postsTsqueries, prefixTsquery, type PostsTsqueries } from './postgres-tsquery.ts';
 
 // One excerpt around the best match, so a short post is shown whole, punctuation and all.
 const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
 
 const ESCAPED_CONTENT = escapedSql('content');
 
-/** Web search syntax (phrases, exclusions, `or`): the query is meant as written, not as typed so far. */
-const WEB_SEARCH_SYNTAX = /"|(^|\s)-|(^|\s)or(\s|$)/i;
-
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
-
-const wordsOf = (q: string) => q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
-
-/**
- * A prefix query over the letters and digits of q, so "ali" finds "alice" while typing.
- * Built from word characters only, so user input can never be tsquery syntax.
- */
-function prefixTsquery(q: string): string | undefined {
-  const words = wordsOf(q);
-  return words ? words.map((w) => `${w}:*`).join(' & ') : undefined;
-}
-
-/**
- * The words of q with the last one as a prefix, the word still being typed, as Meilisearch
- * treats a query. A prefix on every word would make each short one match a large part of the
- * corpus for nothing.
- */
-function lastWordPrefixTsquery(q: string): string | undefined {
-  const words = wordsOf(q);
-  if (!words) return undefined;
-  const last = words.pop()!;
-  return [...words, `${last}:*`].join(' & ');
-}
 
 /**
  * At most this many matches are ranked, counted and paged: Meilisearch's default
@@ -58,6 +33,55 @@ function lastWordPrefixTsquery(q: string): string | undefined {
 export const MAX_TOTAL_HITS = 1000;
 
 /**
+ * How the matches are found. A plain query ending in a short prefix reads exact entries only;
+ * any other reads `query` itself, whose prefix, if any, GIN expands to every lexeme it starts.
+ */
+function matchCondition({ prefix, words }: PostsTsqueries): string {
+  if (!prefix) return 'document @@ q.query';
+  const onPrefixes = 'search_prefixes(document) @@ q.prefix';
+  return words ? `document @@ q.words and ${onPrefixes}` : onPrefixes;
+}
+
+/**
+ * One statement: the first MAX_TOTAL_HITS matches, ranked; the page of their ids; their count.
+ * The tsqueries are a materialized row, unknowns to the planner, so it plans the same index
+ * scan whatever the words: from their statistics it would scan a common prefix sequentially,
+ * computing search_prefixes for every row. Only the page's rows are read again, for the title
+ * and the snippet (ts_headline reparses the whole text). The page is joined to a single row so
+ * that a page past the last still carries the count.
+ */
+export function postsSearchStatement(
+  db: Knex,
+  { q, page, pageSize }: SearchQuery,
+): Knex.Raw<{ rows: (PostHit & { total: number })[] }> {
+  const tsqueries = postsTsqueries(db, q);
+  const none = db.raw('null::tsquery');
+  return db.raw(
+    `with q as materialized (select ? as query, ? as prefix, ? as words),
+    candidates as materialized (
+      select id, ts_rank(document, q.query) as rank
+      from search_posts, q where ${matchCondition(tsqueries)} limit ?
+    ),
+    page as (
+      select id, rank from candidates order by rank desc, id desc limit ? offset ?
+    )
+    select (select count(*)::int from candidates) as total, page.id, search_posts.author_id,
+      search_posts.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
+    from q left join (page join search_posts using (id)) on true
+    order by page.rank desc, page.id desc`,
+    [
+      tsqueries.query,
+      tsqueries.prefix ?? none,
+      tsqueries.words ?? none,
+      MAX_TOTAL_HITS,
+      pageSize,
+      (page - 1) * pageSize,
+      HEADLINE_OPTIONS,
+    ],
+  );
+}
+
+/**
  * PostgreSQL full-text search over the search_posts / search_users tables (see the
  * search-documents migration). Uses the write pool: index jobs write, and a search right
  * after an index job must not miss it through replica lag.
@@ -66,40 +90,8 @@ export function createPostgresSearchEngine(db: Knex): SearchEngine {
   // Cast so the total is a number whatever int8 parser the pool was given.
   const COUNT = db.raw('count(*)::int as count');
 
-  /**
-   * websearch_to_tsquery for a query in web search syntax; a plain query is its words with
-   * the last one as a prefix, so a title is found while its last word is still being typed
-   * (which is what websearch_to_tsquery would find, and more).
-   */
-  function postsTsquery(q: string): Knex.Raw {
-    const prefix = WEB_SEARCH_SYNTAX.test(q) ? undefined : lastWordPrefixTsquery(q);
-    return prefix
-      ? db.raw("to_tsquery('simple', ?)", [prefix])
-      : db.raw("websearch_to_tsquery('simple', ?)", [q]);
-  }
-
-  /**
-   * One statement: the first MAX_TOTAL_HITS matches, ranked; the page of them; their count.
-   * ts_headline reparses the whole text, so it runs on the page only. The page is joined to
-   * a single row so that a page past the last still carries the count.
-   */
-  async function searchPosts({ q, page, pageSize }: SearchQuery): Promise<SearchResult<PostHit>> {
-    const { rows } = await db.raw<{ rows: (PostHit & { total: number })[] }>(
-      `with q as (select ? as query),
-      candidates as materialized (
-        select id, ts_rank(document, q.query) as rank
-        from search_posts, q where document @@ q.query limit ?
-      ),
-      page as (
-        select search_posts.*, candidates.rank from candidates
-        join search_posts using (id) order by rank desc, id desc limit ? offset ?
-      )
-      select (select count(*)::int from candidates) as total, page.id, page.author_id,
-        page.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
-      from q left join page on true
-      order by page.rank desc, page.id desc`,
-      [postsTsquery(q), MAX_TOTAL_HITS, pageSize, (page - 1) * pageSize, HEADLINE_OPTIONS],
-    );
+  async function searchPosts(query: SearchQuery): Promise<SearchResult<PostHit>> {
+    const { rows } = await postsSearchStatement(db, query);
     const total = rows[0]?.total ?? 0;
     return {
       hits: rows

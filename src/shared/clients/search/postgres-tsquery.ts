@@ -1,0 +1,70 @@
+import type { Knex } from 'knex';
+
+/**
+ * Prefixes up to this many characters are entries of the posts' prefix index: equal to
+ * MAX_PREFIX in the search-post-prefixes migration.
+ */
+export const MAX_INDEXED_PREFIX = 6;
+
+/** Web search syntax (phrases, exclusions, `or`): the query is meant as written, not as typed so far. */
+const WEB_SEARCH_SYNTAX = /"|(^|\s)-|(^|\s)or(\s|$)/i;
+
+/**
+ * Letters and digits only, so user input can never become tsquery syntax. Left in their case:
+ * the 'simple' configuration lower-cases them as it lower-cased the documents, which
+ * JavaScript's toLowerCase does not always do alike (a final capital sigma, a dotted capital I).
+ */
+const wordsOf = (q: string) => q.match(/[\p{L}\p{N}]+/gu);
+
+/**
+ * A word the 'simple' parser keeps whole, as one lexeme of as many characters. Others it may
+ * split, at a character that is neither a letter nor a decimal digit ("H₂O" is h and o) or
+ * after digits read as a number ("1e5abc" is 1e5 and abc). Last, such a word is no single
+ * prefix entry; before the last, its phrase would have every match rechecked, computing
+ * search_prefixes again. A query with one keeps the partial match.
+ */
+const ONE_LEXEME = /^(\p{L}[\p{L}\p{Nd}]*|\p{Nd}+)$/u;
+
+function takesPrefixIndex(words: string[], last: string): boolean {
+  const length = [...last].length;
+  return (
+    length >= 2 && length <= MAX_INDEXED_PREFIX && [...words, last].every((w) => ONE_LEXEME.test(w))
+  );
+}
+
+/** A prefix query over every word of q, so "ali" finds "alice" while typing. */
+export function prefixTsquery(q: string): string | undefined {
+  const words = wordsOf(q);
+  return words ? words.map((w) => `${w}:*`).join(' & ') : undefined;
+}
+
+export interface PostsTsqueries {
+  /**
+   * What ranks and highlights, and what matches when `prefix` is absent: websearch_to_tsquery
+   * for web search syntax; otherwise the words with the last one as a prefix, the word still
+   * being typed, as Meilisearch treats a query (a prefix on every word would make each short
+   * one match a large part of the corpus for nothing).
+   */
+  query: Knex.Raw;
+  /**
+   * For a plain query whose last word has 2 to MAX_INDEXED_PREFIX characters: that word as one
+   * exact lexeme, for search_prefixes(document), and the other words, if any, for the document.
+   * Together they match what `query` matches, from exact index entries only.
+   */
+  prefix?: Knex.Raw;
+  words?: Knex.Raw;
+}
+
+export function postsTsqueries(db: Knex, q: string): PostsTsqueries {
+  const words = WEB_SEARCH_SYNTAX.test(q) ? null : wordsOf(q);
+  if (!words) return { query: db.raw("websearch_to_tsquery('simple', ?)", [q]) };
+  const last = words.pop()!;
+  const query = db.raw("to_tsquery('simple', ?)", [[...words, `${last}:*`].join(' & ')]);
+  if (!takesPrefixIndex(words, last)) return { query };
+  return {
+    query,
+    // plainto_tsquery reads no syntax at all and normalises the word as the documents were.
+    prefix: db.raw("plainto_tsquery('simple', ?)", [last]),
+    words: words.length > 0 ? db.raw("to_tsquery('simple', ?)", [words.join(' & ')]) : undefined,
+  };
+}
