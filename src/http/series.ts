@@ -9,8 +9,9 @@ export type Series = RequestHandler & {
  * Runs middleware one after another as a single Express layer. Every layer Express's router
  * runs costs each request a path match, a parameters object and closures; the kit's
  * request-wide middleware needs none of that (no path, no parameters), so it runs as one
- * layer. As on any Express 5 layer, a handler's thrown error or rejected promise goes to the
- * error handlers; `next('route')` and `next('router')` mean nothing here.
+ * layer, with the semantics the layers had: a handler's thrown error or rejected promise goes
+ * to the error handlers, `next('route')` (and any falsy value) goes on to the next handler, and
+ * `next('router')` leaves the series for the layer after it.
  */
 export function series(...handlers: RequestHandler[]): Series {
   // Express tells an error handler by its four parameters; a series runs request handlers only.
@@ -19,9 +20,10 @@ export function series(...handlers: RequestHandler[]): Series {
   }
   const run: RequestHandler = (req, res, done) => {
     let index = 0;
-    const fail = (error: unknown) => done(error ?? new Error('Rejected promise'));
+    const fail = (error: unknown) => done(error || new Error('Rejected promise'));
     const next: NextFunction = (error?: unknown) => {
-      if (error !== undefined && error !== null) return done(error);
+      if (error === 'router') return done();
+      if (error && error !== 'route') return done(error);
       const handler = handlers[index++];
       if (!handler) return done();
       try {

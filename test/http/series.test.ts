@@ -77,6 +77,35 @@ describe('series', () => {
     expect(await (await fetch(url)).json()).toEqual({ error: 'passed' });
   });
 
+  it("When a handler calls next('route') or next with a falsy value, then the next handler runs, as after an Express layer", async () => {
+    const url = await serve(
+      series(
+        (_req, _res, next) => next('route'),
+        mark('a'),
+        (_req, _res, next) => next(false as never),
+        mark('b'),
+        answer,
+      ),
+    );
+    expect(await (await fetch(url)).json()).toEqual({ seen: ['a', 'b'] });
+  });
+
+  it("When a handler calls next('router'), then the rest of the series is skipped and the layer after it runs", async () => {
+    const url = await serve(series((_req, _res, next) => next('router'), answer));
+    const response = await fetch(url);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ reached: 'not found' });
+  });
+
+  it('When an async handler rejects with no reason, then the error handler still gets an error', async () => {
+    const url = await serve(
+      // A library rejecting without a reason, which Express's own router also guards against.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the case tested
+      series(() => Promise.reject(undefined), answer),
+    );
+    expect(await (await fetch(url)).json()).toEqual({ error: 'Rejected promise' });
+  });
+
   it('When an error handler is given, then building the series fails', () => {
     const errorHandler: ErrorRequestHandler = (_error, _req, _res, next) => next();
     expect(() => series(errorHandler as unknown as RequestHandler)).toThrow(
