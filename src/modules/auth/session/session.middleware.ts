@@ -69,31 +69,30 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
   const cookiePrefix = `${cookie.name}=`;
   const completeCookie = completeSessionCookie(cookie);
 
-  /** The lifetime rules, once express-session has loaded the session (or failed to). */
+  /**
+   * The lifetime rules, once express-session has loaded the session (or failed to): a promise
+   * when a rule writes to the store, nothing when none acts.
+   */
   const applyRules = (
     req: Request,
     res: Response,
-    next: NextFunction,
     storeError: unknown,
-  ): Promise<void> | void => {
+  ): Promise<void> | undefined => {
     bindSessionRuntime(req, runtime, { storeError });
     const data = signedInSession(req);
-    if (!data) return next();
+    if (!data) return undefined;
     const now = Date.now();
     if (isPastLifetime(data, now)) {
-      return destroyCurrentSession(req, res).then(() => {
-        markSessionExpired(req);
-        next();
-      });
+      return destroyCurrentSession(req, res).then(() => markSessionExpired(req));
     }
     // express-session resets a cookie's expiry to now + its original max age at the end of
     // every request; pinning it here keeps a remember-me cookie on the absolute lifetime.
     if (data.remember_me) data.cookie.expires = new Date(data.max_expires_at);
     if (now - data.last_seen_at >= LAST_SEEN_GRANULARITY_MS) data.last_seen_at = now;
     const expiresAt = refreshedExpiry(data, runtime.policy, now);
-    if (expiresAt === undefined) return next();
+    if (expiresAt === undefined) return undefined;
     data.expires_at = expiresAt;
-    return indexSession(redis, data.user_id, req.sessionID, data).then(() => next());
+    return indexSession(redis, data.user_id, req.sessionID, data);
   };
 
   /**
@@ -111,8 +110,14 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
         !error || error instanceof Error
           ? error || undefined
           : new Error('express-session failed', { cause: error });
-      const applied = applyRules(req, res, next, storeError);
-      if (applied) applied.catch(next);
+      let applied: Promise<void> | undefined;
+      try {
+        applied = applyRules(req, res, storeError);
+      } catch (thrown) {
+        return next(thrown);
+      }
+      if (applied) applied.then(() => next(), next);
+      else next();
     });
   };
 
