@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../shared/errors/app-error.ts';
 
@@ -29,8 +30,10 @@ export function stability(options: StabilityOptions): RequestHandler & { state: 
 
   const release = () => {
     const next = queue.shift();
-    if (next) next.admit();
-    else inFlight -= 1;
+    if (!next) inFlight -= 1;
+    // Run in the waiting request's own context, not in the one of the request that released.
+    else if (next.inContext) next.inContext(() => next.admit());
+    else next.admit();
   };
 
   /** One request's place: admitted, or waiting in the queue for one. */
@@ -40,6 +43,8 @@ export function stability(options: StabilityOptions): RequestHandler & { state: 
     readonly res: Response;
     readonly next: NextFunction;
     readonly timer: NodeJS.Timeout;
+    /** Set while it waits in the queue: runs a function in the request's async context. */
+    inContext?: <R>(fn: () => R) => R;
 
     constructor(res: Response, next: NextFunction) {
       this.res = res;
@@ -70,9 +75,10 @@ export function stability(options: StabilityOptions): RequestHandler & { state: 
   }
 
   function timedOut(admission: Admission) {
-    if (!admission.res.headersSent) {
-      admission.next(new AppError('system:timeout', `No response within ${options.timeoutMs} ms`));
-    }
+    if (admission.res.headersSent) return;
+    // Still waiting: it gives up its place now, so that it can never run once answered.
+    if (!admission.admitted) admission.finish();
+    admission.next(new AppError('system:timeout', `No response within ${options.timeoutMs} ms`));
   }
   // Shared by every response ('close' follows 'finish', and comes alone when the client left).
   function closed(this: Response) {
@@ -92,6 +98,7 @@ export function stability(options: StabilityOptions): RequestHandler & { state: 
       inFlight += 1;
       admission.admit();
     } else if (queue.length < options.bufferSize) {
+      admission.inContext = AsyncLocalStorage.snapshot();
       queue.push(admission);
     } else {
       admission.done = true;
