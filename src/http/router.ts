@@ -196,7 +196,7 @@ export function buildOperationDispatcher(
     };
     const run = openapi?.schema?.operationId && runners.get(openapi.schema.operationId);
     if (!run) return next();
-    // Express gave this middleware's own (empty) parameters; the operation's are the validator's.
+    // The operation's parameters, as the validator parsed them from the contract's path.
     req.params = openapi.pathParams ?? {};
     return run(req, res, next);
   };

@@ -389,7 +389,7 @@ describe('session store', () => {
     expect(await storedSession(cookie)).toBeUndefined();
   });
 
-  it('When express-session looks for a touch on the store, then it finds none, so an unchanged session ends its response in one write', () => {
+  it('When express-session looks for a touch on the store, then it finds none, so an unchanged session costs no call to the store', () => {
     const store = new SessionStore(app.deps.redis.session);
     expect(typeof (store as { touch?: unknown }).touch).toBe('undefined');
   });

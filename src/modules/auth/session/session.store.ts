@@ -21,9 +21,8 @@ export class SessionStore extends RedisStore {
     super({ client: redis, prefix: redisKeys.session(''), disableTouch: true });
     this.#redis = redis;
     // No touch at all: a session's expiry moves only when the session rules say so, and with
-    // disableTouch connect-redis's touch does nothing. express-session calls a store's touch
-    // at the end of every request whose session is unchanged, and to wait for it writes the
-    // body less its last byte, then that byte: without one it ends the response in one write.
+    // disableTouch connect-redis's touch does nothing, yet express-session would still call it
+    // (an async call and its callback) at the end of every request whose session is unchanged.
     Object.defineProperty(this, 'touch', { value: undefined });
   }
 
