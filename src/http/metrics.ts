@@ -1,9 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeTemplate } from './middleware/access-log.ts';
-
-const STARTED = Symbol('request started');
-type TimedResponse = Response & { [STARTED]?: number };
+import { elapsedMs, markStarted } from './response-timing.ts';
 
 export interface HttpMetrics {
   registry: Registry;
@@ -21,16 +19,15 @@ export function createHttpMetrics(): HttpMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  // One shared listener and the start time on the response: no closure made per request.
-  function observe(this: TimedResponse) {
-    const seconds = (performance.now() - this[STARTED]!) / 1000;
+  // One listener function shared by every response.
+  function observe(this: Response) {
     duration.observe(
       { method: this.req.method, route: routeTemplate(this.req), status: String(this.statusCode) },
-      seconds,
+      elapsedMs(this) / 1000,
     );
   }
   const middleware: RequestHandler = (_req, res, next) => {
-    (res as TimedResponse)[STARTED] = performance.now();
+    markStarted(res);
     res.on('finish', observe);
     next();
   };

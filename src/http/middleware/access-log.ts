@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../shared/logger.ts';
 import { requestContext } from '../../shared/request-context.ts';
+import { elapsedMs, markStarted } from '../response-timing.ts';
 
 /** The contract's path template when the validator matched one, so logs group by route. */
 export function routeTemplate(req: Request): string {
@@ -11,19 +12,16 @@ export function routeTemplate(req: Request): string {
   return openapi?.openApiRoute ?? route?.path ?? 'unmatched';
 }
 
-const STARTED = Symbol('access log start');
-type TimedResponse = Response & { [STARTED]?: number };
-
 /** One line per request; never bodies, cookies or tokens. */
 export function accessLog(logger: Logger): RequestHandler {
-  // One shared listener and the start time on the response: no closure made per request.
-  function write(this: TimedResponse) {
+  // One listener function shared by every response.
+  function write(this: Response) {
     const req = this.req;
     logger.http('request', {
       method: req.method,
       route: routeTemplate(req),
       status: this.statusCode,
-      latency_ms: Math.round((performance.now() - this[STARTED]!) * 100) / 100,
+      latency_ms: Math.round(elapsedMs(this) * 100) / 100,
       request_id: req.requestId,
       user_id: requestContext.getStore()?.userId,
     });
@@ -36,7 +34,7 @@ export function accessLog(logger: Logger): RequestHandler {
       next();
       return;
     }
-    (res as TimedResponse)[STARTED] = performance.now();
+    markStarted(res);
     res.on('finish', write);
     next();
   };
