@@ -50,21 +50,28 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
     cookie: { ...cookie.options, secure: false },
   });
 
-  /** Runs express-session on the request; settles once it has loaded (or made) the session. */
-  const runExpressSession = (req: Request, res: Response, next: NextFunction) =>
-    new Promise<void>((resolve, reject) => {
-      let first = true;
-      expressSession(req, res, (error?: unknown) => {
-        // The first callback ends loading; a later one is a save failing after the response.
-        if (!first) return next(error);
-        first = false;
-        if (!error) resolve();
-        else
-          reject(
-            error instanceof Error ? error : new Error('express-session failed', { cause: error }),
-          );
-      });
+  /**
+   * Runs express-session on the request and calls `loaded` once it has loaded (or made) the
+   * session, with the store's error if it failed.
+   */
+  const runExpressSession = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    loaded: (storeError: Error | undefined) => void,
+  ) => {
+    let first = true;
+    expressSession(req, res, (error?: unknown) => {
+      // The first callback ends loading; a later one is a save failing after the response.
+      if (!first) return next(error);
+      first = false;
+      if (!error) loaded(undefined);
+      else
+        loaded(
+          error instanceof Error ? error : new Error('express-session failed', { cause: error }),
+        );
     });
+  };
 
   const cookiePrefix = `${cookie.name}=`;
   const completeCookie = completeSessionCookie(cookie);
@@ -101,15 +108,7 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
    */
   const loadSession = (req: Request, res: Response, next: NextFunction) => {
     completeCookie(req, res);
-    let loaded = false;
-    expressSession(req, res, (error?: unknown) => {
-      // The first callback ends loading; a later one is a save failing after the response.
-      if (loaded) return next(error);
-      loaded = true;
-      const storeError =
-        !error || error instanceof Error
-          ? error || undefined
-          : new Error('express-session failed', { cause: error });
+    runExpressSession(req, res, next, (storeError) => {
       let applied: Promise<void> | undefined;
       try {
         applied = applyRules(req, res, storeError);
@@ -129,7 +128,11 @@ export function sessionMiddleware(deps: Pick<Dependencies, 'config' | 'db' | 're
       bindSessionRuntime(req, runtime, {
         startSession: () => {
           completeCookie(req, res);
-          return runExpressSession(req, res, next);
+          return new Promise<void>((resolve, reject) =>
+            runExpressSession(req, res, next, (storeError) =>
+              storeError ? reject(storeError) : resolve(),
+            ),
+          );
         },
       });
       return next();
