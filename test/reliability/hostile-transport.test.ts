@@ -139,6 +139,26 @@ async function expectTimedOut(attackers: RawClient[], timeoutMs: number): Promis
   return held;
 }
 
+/** What expectTimedOut saw, for the report. */
+function timedOutNote(held: number[], timeout: string, timeoutMs: number): string {
+  return (
+    `all ${held.length} got a JSON 408 general:request_timeout and were closed after ` +
+    `${(Math.min(...held) / 1000).toFixed(1)}–${(Math.max(...held) / 1000).toFixed(1)} s ` +
+    `(${timeout} ${timeoutMs / 1000} s)`
+  );
+}
+
+/** Sends each attacker still open `chunk(tick)` every 250 ms, until clearInterval. */
+function trickle(attackers: RawClient[], chunk: (tick: number) => string): NodeJS.Timeout {
+  let tick = 0;
+  return setInterval(() => {
+    tick += 1;
+    for (const client of attackers) {
+      if (!client.socket.destroyed) client.socket.write(chunk(tick));
+    }
+  }, 250);
+}
+
 function priorityNote(): string {
   return (
     `server at nice ${priorities.server}, prober at nice ${priorities.prober} ` +
@@ -164,13 +184,7 @@ describe('hostile transport against a production-started server', () => {
       ),
     );
     // One more header line per socket every 250 ms: always sending, never finishing.
-    let line = 0;
-    const trickle = setInterval(() => {
-      line += 1;
-      for (const client of attackers) {
-        if (!client.socket.destroyed) client.socket.write(`X-Slow-${line}: a\r\n`);
-      }
-    }, 250);
+    const trickling = trickle(attackers, (line) => `X-Slow-${line}: a\r\n`);
     try {
       await sleep(500);
       const heldDuringAttack = await watch.openConnections();
@@ -188,14 +202,12 @@ describe('hostile transport against a production-started server', () => {
         lost: 0,
         notes: notes(
           window,
-          `all ${attackers.length} got a JSON 408 general:request_timeout and were closed after ` +
-            `${(Math.min(...held) / 1000).toFixed(1)}–${(Math.max(...held) / 1000).toFixed(1)} s ` +
-            `(headers timeout ${HEADERS_TIMEOUT_MS / 1000} s); server sockets ` +
+          `${timedOutNote(held, 'headers timeout', HEADERS_TIMEOUT_MS)}; server sockets ` +
             `${heldDuringAttack} during, ${after} after`,
         ),
       });
     } finally {
-      clearInterval(trickle);
+      clearInterval(trickling);
       for (const client of attackers) client.destroy();
     }
   });
@@ -253,11 +265,7 @@ describe('hostile transport against a production-started server', () => {
       ),
     );
     // 16 bytes per socket every 250 ms: the body would take a minute to arrive.
-    const trickle = setInterval(() => {
-      for (const client of attackers) {
-        if (!client.socket.destroyed) client.socket.write('a'.repeat(16));
-      }
-    }, 250);
+    const trickling = trickle(attackers, () => 'a'.repeat(16));
     try {
       const held = await expectTimedOut(attackers, REQUEST_TIMEOUT_MS);
       const after = await expectSocketsFreed(watch);
@@ -271,13 +279,11 @@ describe('hostile transport against a production-started server', () => {
         lost: 0,
         notes: notes(
           window,
-          `all ${attackers.length} got a JSON 408 general:request_timeout and were closed after ` +
-            `${(Math.min(...held) / 1000).toFixed(1)}–${(Math.max(...held) / 1000).toFixed(1)} s ` +
-            `(request timeout ${REQUEST_TIMEOUT_MS / 1000} s); server sockets ${after} after`,
+          `${timedOutNote(held, 'request timeout', REQUEST_TIMEOUT_MS)}; server sockets ${after} after`,
         ),
       });
     } finally {
-      clearInterval(trickle);
+      clearInterval(trickling);
       for (const client of attackers) client.destroy();
     }
   });

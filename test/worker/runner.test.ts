@@ -44,6 +44,28 @@ function recordingConsumer(
   return { consumer, deliveries };
 }
 
+/**
+ * A side-effecting reindex consumer whose every run counts its side effect, then waits for
+ * `open()`; the test publishes reindexJob() to it.
+ */
+function gatedSideEffect(options: { inProgressIntervalMs?: number } = {}) {
+  let sideEffects = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const consumer = defineConsumer({
+    job: 'reindexUsers',
+    sideEffects: true,
+    ...options,
+    async handle() {
+      sideEffects += 1;
+      await gate;
+    },
+  });
+  return { consumer, open, sideEffects: () => sideEffects };
+}
+
+const reindexJob = () => ({ reindex_id: randomUUID(), after_id: null, batch_size: 10 });
+
 describe('consumer runner', () => {
   it('When a handler fails twice then succeeds, then redeliveries follow the delay schedule and the job is acked once', async () => {
     const { consumer, deliveries } = recordingConsumer(async (_ctx, delivery) => {
@@ -190,26 +212,12 @@ describe('consumer runner', () => {
   });
 
   it('When a side-effecting job is redelivered after its side effect ran, then the side effect is not repeated', async () => {
-    let sideEffects = 0;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const consumer = defineConsumer({
-      job: 'reindexUsers',
-      sideEffects: true,
-      async handle() {
-        sideEffects += 1;
-        await gate;
-      },
-    });
+    const { consumer, open, sideEffects } = gatedSideEffect();
     // A worker that stops before its job ends leaves it unacked: its side effect then finishes
     // with no ack to follow, as when an ack is lost, and the job is delivered again elsewhere.
     const stalled = await harness.start([consumer], { ackWaitMs: 1000, shutdownTimeoutMs: 100 });
-    const messageId = await harness.publish('reindexUsers', {
-      reindex_id: randomUUID(),
-      after_id: null,
-      batch_size: 10,
-    });
-    await eventually('the first run', () => (sideEffects === 1 ? true : undefined));
+    const messageId = await harness.publish('reindexUsers', reindexJob());
+    await eventually('the first run', () => (sideEffects() === 1 ? true : undefined));
     await stalled.stop();
     open();
     await eventually('the side effect to be recorded as done', async () =>
@@ -225,49 +233,34 @@ describe('consumer runner', () => {
       (await harness.streamMessages('reindexUsers')) === 0 ? true : undefined,
     );
 
-    expect(sideEffects).toBe(1);
+    expect(sideEffects()).toBe(1);
     expect(await runner.metric('worker_jobs_processed_total', durable)).toBe(0);
   });
 
   it('When a side-effecting job is redelivered while its first run is still going, then the side effect is not run twice', async () => {
-    let sideEffects = 0;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
     // In-progress acks rarer than the ack wait stand for ones that do not get through (a
     // stalled connection): JetStream redelivers the job while its first run goes on.
-    const consumer = defineConsumer({
-      job: 'reindexUsers',
-      sideEffects: true,
-      inProgressIntervalMs: 60_000,
-      async handle() {
-        sideEffects += 1;
-        await gate;
-      },
-    });
+    const { consumer, open, sideEffects } = gatedSideEffect({ inProgressIntervalMs: 60_000 });
     const settings = { ackWaitMs: 1000 };
     const first = await harness.start([consumer], settings);
     const second = await harness.start([consumer], settings);
-    await harness.publish('reindexUsers', {
-      reindex_id: randomUUID(),
-      after_id: null,
-      batch_size: 10,
-    });
+    await harness.publish('reindexUsers', reindexJob());
     const durable = jobStreams.reindexUsers.durable;
     const duplicates = async () =>
       (await first.metric('worker_jobs_duplicate_total', durable)) +
       (await second.metric('worker_jobs_duplicate_total', durable));
 
-    await eventually('the first run', () => (sideEffects === 1 ? true : undefined));
+    await eventually('the first run', () => (sideEffects() === 1 ? true : undefined));
     await eventually('a redelivery during the run, refused', async () =>
       (await duplicates()) >= 1 ? true : undefined,
     );
-    expect(sideEffects).toBe(1);
+    expect(sideEffects()).toBe(1);
 
     open();
     await eventually('the job to be acked', async () =>
       (await harness.streamMessages('reindexUsers')) === 0 ? true : undefined,
     );
-    expect(sideEffects).toBe(1);
+    expect(sideEffects()).toBe(1);
     expect(
       (await first.metric('worker_jobs_processed_total', durable)) +
         (await second.metric('worker_jobs_processed_total', durable)),
