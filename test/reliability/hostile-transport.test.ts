@@ -68,11 +68,6 @@ beforeAll(async () => {
   });
   nats = await connectNats({ servers: process.env.NATS_URL });
   prober = startProber(`${server.url}/health-check`, { niceness: NICENESS });
-  priorities = { server: getPriority(server.pid), prober: getPriority(prober.pid) };
-  // Only root may lower a niceness; anyone else gets normal priority and the note says so.
-  if (process.getuid?.() === 0) {
-    expect(priorities).toEqual({ server: NICENESS, prober: NICENESS });
-  }
   // The first requests compile the hot paths; the baseline is taken once they have.
   let warmUp = 0;
   await eventually(async () => {
@@ -81,6 +76,13 @@ beforeAll(async () => {
     warmUp += window.count;
     return warmUp >= WARM_UP_PROBES;
   }, 30_000);
+  // Read only once the prober has answered: until `nice` has renice'd itself and exec'd node,
+  // its pid still runs at the caller's priority.
+  priorities = { server: getPriority(server.pid), prober: getPriority(prober.pid) };
+  // Only root may lower a niceness; anyone else gets normal priority and the note says so.
+  if (process.getuid?.() === 0) {
+    expect(priorities).toEqual({ server: NICENESS, prober: NICENESS });
+  }
   baselineRssMiB = server.rssMiB();
 });
 
