@@ -104,6 +104,17 @@ interface PlanNode {
 
 const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
 
+/** One index scan, on exact prefix entries, for a query ending in a short prefix. */
+function expectOnePrefixScan(plan: PlanNode): void {
+  const conditions = planNodes(plan)
+    .filter((node) => node['Node Type'] === 'Bitmap Index Scan')
+    .map((node) => node['Index Cond']);
+  expect(conditions).toHaveLength(1);
+  expect(conditions[0]).toContain('search_prefixes(document) @@');
+  // q.query is the statement's one tsquery with a partial match: it ranks and highlights.
+  expect(conditions[0]).not.toMatch(/\.query\b|:\*/);
+}
+
 /** The plan of the engine's statement for q. */
 async function planFor(db: Knex, q: string): Promise<PlanNode> {
   const { rows } = await db.raw<{ rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] }>(
@@ -238,15 +249,46 @@ describe('the prefix index', () => {
         .insert(Array.from({ length: 300 }, (_, i) => document(`Tern ${i}`, `tern polo ${i}`)));
       await own.db.write.raw('analyze search_posts');
 
-      const plan = await planFor(own.db.write, 'tern po');
+      expectOnePrefixScan(await planFor(own.db.write, 'tern po'));
+    } finally {
+      await own.drop();
+    }
+  });
 
-      const conditions = planNodes(plan)
-        .filter((node) => node['Node Type'] === 'Bitmap Index Scan')
-        .map((node) => node['Index Cond']);
-      expect(conditions).toHaveLength(1);
-      expect(conditions[0]).toContain('search_prefixes(document) @@');
-      // q.query is the statement's one tsquery with a partial match: it ranks and highlights.
-      expect(conditions[0]).not.toMatch(/\.query\b|:\*/);
+  it('When the statement is prepared and PostgreSQL plans it once for any words, then that generic plan too is one scan of search_prefixes and no partial match', async () => {
+    const own = await createPrivateTables(['search_posts']);
+    try {
+      await own.db
+        .write('search_posts')
+        .insert(Array.from({ length: 300 }, (_, i) => document(`Tern ${i}`, `tern polo ${i}`)));
+      await own.db.write.raw('analyze search_posts');
+
+      // One transaction, one connection: the statement is prepared on the connection it runs on.
+      const plan = await own.db.write.transaction(async (trx) => {
+        await trx.raw('set local plan_cache_mode = force_generic_plan');
+        const statement = postsSearchStatement(trx, { q: 'tern po', page: 1, pageSize: 20 });
+        const { rows } = await statement;
+        expect(rows.map((row) => row.total)).toContain(300);
+
+        const name = 'search_posts_words_and_prefix';
+        const prepared = await trx.raw<{ rows: { generic_plans: number }[] }>(
+          'select generic_plans::int from pg_prepared_statements where name = ?',
+          [name],
+        );
+        expect(prepared.rows).toEqual([{ generic_plans: 1 }]);
+        const values = statement.toSQL().toNative().bindings;
+        const explained = trx.raw(
+          `explain (format json) execute ${name}(${values.map(() => '?').join(', ')})`,
+          [...values],
+        );
+        // Inlined: EXECUTE takes its values as literals, not as the protocol's parameters.
+        const { rows: plans } = await trx.raw<{ rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] }>(
+          explained.toQuery(),
+        );
+        return plans[0]!['QUERY PLAN'][0].Plan;
+      });
+
+      expectOnePrefixScan(plan);
     } finally {
       await own.drop();
     }

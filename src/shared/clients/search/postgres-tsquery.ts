@@ -40,6 +40,11 @@ export function prefixTsquery(q: string): string | undefined {
 
 export interface PostsTsqueries {
   /**
+   * Which of the statement's forms these make: each form is one SQL text whatever the words,
+   * so the engine prepares each once per connection, under this name.
+   */
+  form: 'websearch' | 'typed' | 'prefix' | 'words_and_prefix';
+  /**
    * What ranks and highlights, and what matches when `prefix` is absent: websearch_to_tsquery
    * for web search syntax; otherwise the words with the last one as a prefix, the word still
    * being typed, as Meilisearch treats a query (a prefix on every word would make each short
@@ -57,14 +62,19 @@ export interface PostsTsqueries {
 
 export function postsTsqueries(db: Knex, q: string): PostsTsqueries {
   const words = WEB_SEARCH_SYNTAX.test(q) ? null : wordsOf(q);
-  if (!words) return { query: db.raw("websearch_to_tsquery('simple', ?)", [q]) };
+  if (!words) {
+    return { form: 'websearch', query: db.raw("websearch_to_tsquery('simple', ?)", [q]) };
+  }
   const last = words.pop()!;
   const query = db.raw("to_tsquery('simple', ?)", [[...words, `${last}:*`].join(' & ')]);
-  if (!takesPrefixIndex(words, last)) return { query };
+  if (!takesPrefixIndex(words, last)) return { form: 'typed', query };
+  // plainto_tsquery reads no syntax at all and normalises the word as the documents were.
+  const prefix = db.raw("plainto_tsquery('simple', ?)", [last]);
+  if (words.length === 0) return { form: 'prefix', query, prefix };
   return {
+    form: 'words_and_prefix',
     query,
-    // plainto_tsquery reads no syntax at all and normalises the word as the documents were.
-    prefix: db.raw("plainto_tsquery('simple', ?)", [last]),
-    words: words.length > 0 ? db.raw("to_tsquery('simple', ?)", [words.join(' & ')]) : undefined,
+    prefix,
+    words: db.raw("to_tsquery('simple', ?)", [words.join(' & ')]),
   };
 }
