@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationSettings } from '../../knexfile.ts';
 import { newId } from '../../src/shared/db/ids.ts';
+import { eventually } from '../support/wait.ts';
 
 const tables = [
   'users',
@@ -109,13 +110,22 @@ describe('migrations', () => {
     expect(row?.document).toBe("'columns':2B 'generated':1A 'work':3B");
   });
 
+  const prefixMigration = { name: '20261202000100_index_search_post_prefixes.ts' };
+  const prefixIndex =
+    'CREATE INDEX search_posts_document_prefixes_idx ON public.search_posts USING gin (document, search_prefixes(document)) WITH (fastupdate=off)';
+  const searchIndexes = () =>
+    db('pg_indexes')
+      .where({ schemaname: 'public', tablename: 'search_posts' })
+      .whereNot({ indexname: 'search_posts_pkey' })
+      .pluck<string[]>('indexdef');
+  const invalidIndexes = () =>
+    db('pg_index')
+      .join('pg_class', 'pg_class.oid', 'pg_index.indexrelid')
+      .where('pg_index.indisvalid', false)
+      .pluck<string[]>('pg_class.relname');
+
   it('When the prefix index is rolled back, then the document index is back and search_prefixes is gone; applied again, both are as before', async () => {
-    const migration = { name: '20261202000100_index_search_post_prefixes.ts' };
-    const searchIndexes = () =>
-      db('pg_indexes')
-        .where({ schemaname: 'public', tablename: 'search_posts' })
-        .whereNot({ indexname: 'search_posts_pkey' })
-        .pluck<string[]>('indexdef');
+    const migration = prefixMigration;
     const prefixFunction = async () => {
       const { rows } = await db.raw<{ rows: { name: string | null }[] }>(
         "select to_regprocedure('search_prefixes(tsvector)')::text as name",
@@ -130,10 +140,59 @@ describe('migrations', () => {
     expect(await prefixFunction()).toBeNull();
 
     await db.migrate.up(migration);
-    expect(await searchIndexes()).toEqual([
-      'CREATE INDEX search_posts_document_prefixes_idx ON public.search_posts USING gin (document, search_prefixes(document)) WITH (fastupdate=off)',
-    ]);
+    expect(await searchIndexes()).toEqual([prefixIndex]);
     expect(await prefixFunction()).toBe('search_prefixes(tsvector)');
+  });
+
+  it('When a build of the prefix index failed half-way and left it invalid, then the migration run again builds it whole and completes', async () => {
+    await db.migrate.down(prefixMigration);
+    // A concurrent build that fails leaves its index behind, marked invalid: here one whose
+    // expression divides by zero on the table's first row.
+    await expect(
+      db.raw(
+        'create index concurrently search_posts_document_prefixes_idx on search_posts ((1 / (length(title) - length(title))))',
+      ),
+    ).rejects.toThrow(/division by zero/);
+    expect(await invalidIndexes()).toEqual(['search_posts_document_prefixes_idx']);
+
+    await db.migrate.up(prefixMigration);
+
+    expect(await searchIndexes()).toEqual([prefixIndex]);
+    expect(await invalidIndexes()).toEqual([]);
+    const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
+    expect(pending).toEqual([]);
+  });
+
+  it('When the prefix index is built while a write is in progress, then other writes to search_posts go on meanwhile', async () => {
+    await db.migrate.down(prefixMigration);
+    // Connections of their own: the migration holds the test pool's while it waits.
+    const writers = knex({ client: 'pg', connection: databaseUrl(name), pool: { min: 0, max: 2 } });
+    const row = () => ({ id: newId(), author_id: newId(), title: 'During', content: 'the build' });
+    const inProgress = await writers.transaction();
+    let migrated: Promise<unknown> | undefined;
+    try {
+      await inProgress('search_posts').insert(row());
+      // The build waits for the write in progress to end, holding its lock on the table.
+      migrated = db.migrate.up(prefixMigration);
+      await eventually(async () => {
+        const { rows } = await writers.raw<{ rows: unknown[] }>(
+          "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%create index%'",
+        );
+        return rows.length > 0;
+      }, 10_000);
+
+      // A build that held writes off would keep this one waiting past the lock timeout.
+      await writers.transaction(async (trx) => {
+        await trx.raw("set local lock_timeout = '5s'");
+        await trx('search_posts').insert(row());
+      });
+    } finally {
+      if (!inProgress.isCompleted()) await inProgress.commit();
+      await migrated;
+      await writers.destroy();
+    }
+    expect(await searchIndexes()).toEqual([prefixIndex]);
+    expect(await invalidIndexes()).toEqual([]);
   });
 
   it('When rolled back entirely, then no table nor enum type remains', async () => {
