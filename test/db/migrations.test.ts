@@ -195,6 +195,26 @@ describe('migrations', () => {
     expect(await invalidIndexes()).toEqual([]);
   });
 
+  it('When the one-letter prefixes are rolled back, then search_prefixes starts at two letters and the index is valid; applied again, at one', async () => {
+    const migration = { name: '20261202000200_index_search_post_initials.ts' };
+    const prefixesOf = async (lexemes: string) => {
+      const { rows } = await db.raw<{ rows: { prefixes: string }[] }>(
+        'select search_prefixes(?::tsvector)::text as prefixes',
+        [lexemes],
+      );
+      return rows[0]?.prefixes;
+    };
+
+    await db.migrate.down(migration);
+    expect(await prefixesOf("'abc'")).toBe("'ab' 'abc'");
+    expect(await invalidIndexes()).toEqual([]);
+
+    await db.migrate.up(migration);
+    expect(await prefixesOf("'abc'")).toBe("'a' 'ab' 'abc'");
+    expect(await searchIndexes()).toEqual([prefixIndex]);
+    expect(await invalidIndexes()).toEqual([]);
+  });
+
   it('When rolled back entirely, then no table nor enum type remains', async () => {
     await db.migrate.rollback(undefined, true);
     expect(await existingTables(db)).toEqual([]);

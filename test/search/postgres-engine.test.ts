@@ -139,14 +139,16 @@ describe('the prefix index', () => {
     return rows.map((row) => row.id);
   }
 
-  it('When a tsvector is given, then search_prefixes holds the first 2 to N characters of each lexeme, a short lexeme whole, and no positions', async () => {
+  it('When a tsvector is given, then search_prefixes holds the first 1 to N characters of each lexeme, a short lexeme whole, and no positions', async () => {
     const { rows } = await tables.db.write.raw<{ rows: { prefixes: string }[] }>(
       'select search_prefixes(?::tsvector)::text as prefixes',
       ["'x':1 'ab':2A 'café':3 'porivoshi':4B,5"],
     );
 
     expect(N).toBe(6);
-    expect(rows[0]?.prefixes).toBe("'ab' 'ca' 'caf' 'café' 'po' 'por' 'pori' 'poriv' 'porivo'");
+    expect(rows[0]?.prefixes).toBe(
+      "'a' 'ab' 'c' 'ca' 'caf' 'café' 'p' 'po' 'por' 'pori' 'poriv' 'porivo' 'x'",
+    );
   });
 
   it('When the last word has 2 characters, or is a whole short word, then the posts with a word it starts are found', async () => {
@@ -239,7 +241,7 @@ describe('the prefix index', () => {
     }
   });
 
-  it('When the query ends in a short prefix that every row holds, then one index scan reads search_prefixes and no partial match', async () => {
+  it('When the query ends in a short prefix, even a single letter, that every row holds, then one index scan reads search_prefixes and no partial match', async () => {
     // A table of its own, so that the statistics say every row matches: a planner that could
     // see the words would then read the table in full, computing search_prefixes for each row.
     const own = await createPrivateTables(['search_posts']);
@@ -250,6 +252,8 @@ describe('the prefix index', () => {
       await own.db.write.raw('analyze search_posts');
 
       expectOnePrefixScan(await planFor(own.db.write, 'tern po'));
+      expectOnePrefixScan(await planFor(own.db.write, 'tern p'));
+      expectOnePrefixScan(await planFor(own.db.write, 'p'));
     } finally {
       await own.drop();
     }

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * Prefixes up to this many characters are entries of the posts' prefix index: equal to
- * MAX_PREFIX in the search-post-prefixes migration.
+ * Prefixes of 1 up to this many characters are entries of the posts' prefix index: equal to
+ * MAX_PREFIX in the search-post-prefixes and search-post-initials migrations.
  */
 export const MAX_INDEXED_PREFIX = 6;
 
@@ -26,9 +26,8 @@ const wordsOf = (q: string) => q.match(/[\p{L}\p{N}]+/gu);
 const ONE_LEXEME = /^(\p{L}[\p{L}\p{Nd}]*|\p{Nd}+)$/u;
 
 function takesPrefixIndex(words: string[], last: string): boolean {
-  const length = [...last].length;
   return (
-    length >= 2 && length <= MAX_INDEXED_PREFIX && [...words, last].every((w) => ONE_LEXEME.test(w))
+    [...last].length <= MAX_INDEXED_PREFIX && [...words, last].every((w) => ONE_LEXEME.test(w))
   );
 }
 
@@ -52,7 +51,7 @@ export interface PostsTsqueries {
    */
   query: Knex.Raw;
   /**
-   * For a plain query whose last word has 2 to MAX_INDEXED_PREFIX characters: that word as one
+   * For a plain query whose last word has at most MAX_INDEXED_PREFIX characters: that word as one
    * exact lexeme, for search_prefixes(document), and the other words, if any, for the document.
    * Together they match what `query` matches, from exact index entries only.
    */
