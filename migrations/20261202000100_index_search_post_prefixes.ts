@@ -19,8 +19,7 @@ export const config = { transaction: false };
 /** Drops what a failed concurrent build of `name` left: an index PostgreSQL marked invalid. */
 async function dropInvalidIndex(knex: Knex, name: string): Promise<void> {
   const { rows } = await knex.raw<{ rows: unknown[] }>(
-    `select 1 from pg_index join pg_class on pg_class.oid = pg_index.indexrelid
-     where pg_class.relname = ? and not pg_index.indisvalid`,
+    'select 1 from pg_index where indexrelid = to_regclass(?) and not indisvalid',
     [name],
   );
   if (rows.length > 0) await knex.raw('drop index concurrently ??', [name]);

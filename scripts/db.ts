@@ -6,11 +6,11 @@ import { knexConfig } from '../knexfile.ts';
 // The knex CLI cannot load .ts files here, so migrations and seeds run through its API;
 // Node 24 strips types, and knex imports the .ts migration modules with import().
 
-const usage = 'usage: node scripts/db.ts migrate | rollback [--all] | seed | reset';
+const usage = 'usage: node scripts/db.ts migrate | rollback [--all] | unlock | seed | reset';
 
 async function main(argv: string[]): Promise<void> {
   const [command, flag] = argv;
-  if (!command || !['migrate', 'rollback', 'seed', 'reset'].includes(command)) {
+  if (!command || !['migrate', 'rollback', 'unlock', 'seed', 'reset'].includes(command)) {
     console.error(usage);
     process.exitCode = 2;
     return;
@@ -29,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'migrate') await migrate(db);
     if (command === 'rollback') await rollback(db, flag === '--all');
+    if (command === 'unlock') await unlock(db);
     if (command === 'reset') {
       await rollback(db, true);
       await migrate(db);
@@ -53,6 +54,15 @@ async function rollback(db: Knex, all: boolean): Promise<void> {
       : `rolled back ${all ? 'all batches' : `batch ${batch}`}`,
     files,
   );
+}
+
+/**
+ * A migration process that died half-way (killed during a long concurrent index build) leaves
+ * knex's lock taken, and every later migrate refuses to start until it is freed.
+ */
+async function unlock(db: Knex): Promise<void> {
+  await db.migrate.forceFreeMigrationsLock();
+  console.log('migration lock freed');
 }
 
 async function seed(db: Knex): Promise<void> {

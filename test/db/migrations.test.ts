@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import knex from 'knex';
 import type { Knex } from 'knex';
@@ -146,6 +147,7 @@ describe('migrations', () => {
 
   it('When a build of the prefix index failed half-way and left it invalid, then the migration run again builds it whole and completes', async () => {
     await db.migrate.down(prefixMigration);
+    await db('search_posts').insert({ id: newId(), author_id: newId(), title: 'A', content: 'b' });
     // A concurrent build that fails leaves its index behind, marked invalid: here one whose
     // expression divides by zero on the table's first row.
     await expect(
@@ -176,7 +178,7 @@ describe('migrations', () => {
       migrated = db.migrate.up(prefixMigration);
       await eventually(async () => {
         const { rows } = await writers.raw<{ rows: unknown[] }>(
-          "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%create index%'",
+          "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%create index%'",
         );
         return rows.length > 0;
       }, 10_000);
@@ -195,24 +197,47 @@ describe('migrations', () => {
     expect(await invalidIndexes()).toEqual([]);
   });
 
-  it('When the one-letter prefixes are rolled back, then search_prefixes starts at two letters and the index is valid; applied again, at one', async () => {
+  it('When the one-letter prefixes are rolled back, then the index no longer finds a post by its first letter; applied again, even over a failed rebuild, it does', async () => {
     const migration = { name: '20261202000200_index_search_post_initials.ts' };
-    const prefixesOf = async (lexemes: string) => {
-      const { rows } = await db.raw<{ rows: { prefixes: string }[] }>(
-        'select search_prefixes(?::tsvector)::text as prefixes',
-        [lexemes],
-      );
-      return rows[0]?.prefixes;
-    };
+    const post = { id: newId(), author_id: newId(), title: 'Instrument', content: 'xylophone' };
+    await db('search_posts').insert(post);
+    /** What the index alone finds for the one-letter entry 'x'. */
+    const foundByX = () =>
+      db.transaction(async (trx) => {
+        await trx.raw('set local enable_seqscan = off');
+        return trx('search_posts')
+          .whereRaw("search_prefixes(document) @@ 'x'::tsquery")
+          .pluck<string[]>('id');
+      });
 
     await db.migrate.down(migration);
-    expect(await prefixesOf("'abc'")).toBe("'ab' 'abc'");
+    expect(await foundByX()).toEqual([]);
     expect(await invalidIndexes()).toEqual([]);
 
+    // What a REINDEX CONCURRENTLY that failed leaves: its copy, invalid.
+    await expect(
+      db.raw(
+        'create index concurrently search_posts_document_prefixes_idx_ccnew on search_posts ((1 / (length(title) - length(title))))',
+      ),
+    ).rejects.toThrow(/division by zero/);
     await db.migrate.up(migration);
-    expect(await prefixesOf("'abc'")).toBe("'a' 'ab' 'abc'");
+    expect(await foundByX()).toEqual([post.id]);
     expect(await searchIndexes()).toEqual([prefixIndex]);
     expect(await invalidIndexes()).toEqual([]);
+  });
+
+  it('When a migration process died holding the migration lock, then db:unlock frees it and migrations run again', async () => {
+    await db('knex_migrations_lock').update({ is_locked: 1 });
+    await expect(db.migrate.latest()).rejects.toThrow(/Migration table is already locked/);
+
+    const output = execFileSync(process.execPath, ['scripts/db.ts', 'unlock'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl(name) },
+      encoding: 'utf8',
+    });
+
+    expect(output).toBe('migration lock freed\n');
+    expect(await db('knex_migrations_lock').pluck('is_locked')).toEqual([0]);
+    await db.migrate.latest();
   });
 
   it('When rolled back entirely, then no table nor enum type remains', async () => {

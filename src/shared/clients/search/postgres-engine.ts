@@ -33,14 +33,16 @@ const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'
 export const MAX_TOTAL_HITS = 1000;
 
 /**
- * How the matches are found. A plain query ending in a short prefix reads exact entries only;
- * any other reads `query` itself, whose prefix, if any, GIN expands to every lexeme it starts.
+ * How each form finds its matches. A plain query ending in a short prefix reads exact entries
+ * only; any other reads `query` itself, whose prefix, if any, GIN expands to every lexeme it
+ * starts. Keyed by form, as the statement is prepared under its form's name: one text each.
  */
-function matchCondition({ prefix, words }: PostsTsqueries): string {
-  if (!prefix) return 'document @@ q.query';
-  const onPrefixes = 'search_prefixes(document) @@ q.prefix';
-  return words ? `document @@ q.words and ${onPrefixes}` : onPrefixes;
-}
+const MATCH_CONDITIONS: Record<PostsTsqueries['form'], string> = {
+  websearch: 'document @@ q.query',
+  typed: 'document @@ q.query',
+  prefix: 'search_prefixes(document) @@ q.prefix',
+  words_and_prefix: 'document @@ q.words and search_prefixes(document) @@ q.prefix',
+};
 
 /**
  * One statement: the first MAX_TOTAL_HITS matches, ranked; the page of their ids; their count.
@@ -51,8 +53,8 @@ function matchCondition({ prefix, words }: PostsTsqueries): string {
  * that a page past the last still carries the count.
  *
  * As its plan does not depend on the words, the statement is prepared, once per connection
- * and form: a search then sends only its values, and PostgreSQL neither parses nor plans the
- * text again (a fifth of a typical query's time).
+ * and form: a search then sends only its values, and PostgreSQL parses the text once and, after
+ * five runs, plans it once (a fifth of a typical query's time).
  */
 export function postsSearchStatement(
   db: Knex,
@@ -65,7 +67,7 @@ export function postsSearchStatement(
       `with q as materialized (select ? as query, ? as prefix, ? as words),
     candidates as materialized (
       select id, ts_rank(document, q.query) as rank
-      from search_posts, q where ${matchCondition(tsqueries)} limit ${MAX_TOTAL_HITS}
+      from search_posts, q where ${MATCH_CONDITIONS[tsqueries.form]} limit ${MAX_TOTAL_HITS}
     ),
     page as (
       select id, rank from candidates order by rank desc, id desc limit ? offset ?
