@@ -29,6 +29,8 @@ async function dropFailedRebuilds(knex: Knex): Promise<void> {
   for (const { name } of rows) await knex.raw('drop index concurrently ??', [name]);
 }
 
+// The function written out again, not imported from the earlier migration: a migration states
+// the schema as of its own date, so a later edit elsewhere can never change what it did.
 async function indexPrefixesFrom(knex: Knex, shortest: 1 | 2): Promise<void> {
   await knex.raw(`
     create or replace function search_prefixes(document tsvector) returns tsvector

@@ -241,34 +241,36 @@ describe('the prefix index', () => {
     }
   });
 
-  it('When the query ends in a short prefix, even a single letter, that every row holds, then one index scan reads search_prefixes and no partial match', async () => {
-    // A table of its own, so that the statistics say every row matches: a planner that could
-    // see the words would then read the table in full, computing search_prefixes for each row.
+  /**
+   * Runs `test` on a search_posts table of its own whose 300 rows all hold "tern" and "polo",
+   * analysed, so that the statistics say every row matches: a planner that could see the words
+   * would then read the table in full, computing search_prefixes for each row.
+   */
+  async function withEveryRowMatching(test: (db: Knex) => Promise<void>): Promise<void> {
     const own = await createPrivateTables(['search_posts']);
     try {
       await own.db
         .write('search_posts')
         .insert(Array.from({ length: 300 }, (_, i) => document(`Tern ${i}`, `tern polo ${i}`)));
       await own.db.write.raw('analyze search_posts');
-
-      expectOnePrefixScan(await planFor(own.db.write, 'tern po'));
-      expectOnePrefixScan(await planFor(own.db.write, 'tern p'));
-      expectOnePrefixScan(await planFor(own.db.write, 'p'));
+      await test(own.db.write);
     } finally {
       await own.drop();
     }
+  }
+
+  it('When the query ends in a short prefix, even a single letter, that every row holds, then one index scan reads search_prefixes and no partial match', async () => {
+    await withEveryRowMatching(async (db) => {
+      expectOnePrefixScan(await planFor(db, 'tern po'));
+      expectOnePrefixScan(await planFor(db, 'tern p'));
+      expectOnePrefixScan(await planFor(db, 'p'));
+    });
   });
 
   it('When the statement has run a few times on a connection, then PostgreSQL plans it once for any words, and that plan too is one scan of search_prefixes and no partial match', async () => {
-    const own = await createPrivateTables(['search_posts']);
-    try {
-      await own.db
-        .write('search_posts')
-        .insert(Array.from({ length: 300 }, (_, i) => document(`Tern ${i}`, `tern polo ${i}`)));
-      await own.db.write.raw('analyze search_posts');
-
+    await withEveryRowMatching(async (db) => {
       // One transaction, one connection: the statement is prepared on the connection it runs on.
-      await own.db.write.transaction(async (trx) => {
+      await db.transaction(async (trx) => {
         const plans = (name: string) =>
           trx
             .raw<{ rows: { generic_plans: number; custom_plans: number }[] }>(
@@ -303,9 +305,7 @@ describe('the prefix index', () => {
           expectOnePrefixScan(rows[0]!['QUERY PLAN'][0].Plan);
         }
       });
-    } finally {
-      await own.drop();
-    }
+    });
   });
 
   it('When the last word is a prefix, then the snippet still escapes markup and marks the words it starts', async () => {
