@@ -40,15 +40,18 @@ stack_set_profile() {
   RUN_DIR="$STACK_DIR/run"
   LOG_DIR="$STACK_DIR/logs"
   STACK_ENV_FILE="$STACK_DIR/stack.env"
-  PG_PORT=$((55432 + offset))
-  PG_REPLICA_PORT=$((55433 + offset))
-  REDIS_SESSION_PORT=$((56379 + offset))
-  REDIS_CACHE_PORT=$((56380 + offset))
-  NATS_PORT=$((54222 + offset))
-  NATS_MONITOR_PORT=$((58222 + offset))
-  S3_PORT=$((54568 + offset))
-  SMTP_PORT=$((51025 + offset))
-  MAIL_WEB_PORT=$((51080 + offset))
+  # Below Linux's ephemeral range (32768 up by default), where an outgoing connection could hold
+  # one of them just as a service starts.
+  PG_PORT=$((25432 + offset))
+  PG_REPLICA_PORT=$((25433 + offset))
+  REDIS_SESSION_PORT=$((26379 + offset))
+  REDIS_CACHE_PORT=$((26380 + offset))
+  NATS_PORT=$((24222 + offset))
+  NATS_MONITOR_PORT=$((28222 + offset))
+  S3_PORT=$((24568 + offset))
+  SMTP_PORT=$((21025 + offset))
+  MAIL_WEB_PORT=$((21080 + offset))
+  stack_check_ports
   # PostgreSQL's data dir: normally $STACK_DIR/pg; a symlink when the checkout is somewhere the
   # postgres user cannot reach (see pg_prepare_dir).
   if [[ -L "$STACK_DIR/pg" ]]; then
@@ -174,6 +177,19 @@ service_pid() {
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
   [[ $cmdline == *"$(service_port "$1")"* ]] || return 1
   printf '%s\n' "$pid"
+}
+
+# Refuses ports inside the machine's ephemeral range (a large STACK_PORT_OFFSET can reach it).
+stack_check_ports() {
+  local range low port
+  range=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || return 0
+  low=${range%%[[:space:]]*}
+  for port in "$PG_PORT" "$PG_REPLICA_PORT" "$REDIS_SESSION_PORT" "$REDIS_CACHE_PORT" "$NATS_PORT" \
+    "$NATS_MONITOR_PORT" "$S3_PORT" "$SMTP_PORT" "$MAIL_WEB_PORT"; do
+    if ((port >= low)); then
+      stack_die "port $port is in the ephemeral range ($low and up), where outgoing connections take theirs; choose a smaller STACK_PORT_OFFSET"
+    fi
+  done
 }
 
 port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -4,8 +4,8 @@
 # s3rver (buckets content, public) and maildev. Then migrates (and, for dev, seeds) the database.
 #
 # Usage: bash scripts/stack/up.sh [--profile dev|test|reliability] [--no-migrate] [--no-seed]
-#   dev (default): .stack/dev, PostgreSQL 55432/55433, Redis 56379/56380, NATS 54222 (monitor
-#                  58222), S3 54568, SMTP 51025, maildev UI 51080
+#   dev (default): .stack/dev, PostgreSQL 25432/25433, Redis 26379/26380, NATS 24222 (monitor
+#                  28222), S3 24568, SMTP 21025, maildev UI 21080
 #   test:          .stack/test, every port +100, database expresskit_test, never seeded
 #   reliability:   .stack/reliability, every port +200, database expresskit_reliability, never
 #                  seeded; the reliability suite stops and restarts its services
@@ -133,12 +133,16 @@ pg_up() {
     stack_log "initialising postgres primary in $primary"
     as_pg "$PGBIN/initdb" -D "$primary" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
       >>"$setup_log" 2>&1 || { log_tail "$setup_log"; stack_die "initdb failed"; }
-    write_pg_conf "$primary/stack.conf" "$PG_PORT" primary
     echo "include 'stack.conf'" | as_pg tee -a "$primary/postgresql.conf" >/dev/null
   fi
+  # Written at every start, so a cluster made when the stack had other ports takes today's.
+  if ! pg_running "$primary"; then write_pg_conf "$primary/stack.conf" "$PG_PORT" primary; fi
   pg_start "$primary" "$PG_PORT" primary
 
-  if [[ ! -f $replica/PG_VERSION || ! -f $replica/standby.signal ]]; then
+  # A replica cloned when the primary had another port would follow nothing: cloned again.
+  if [[ ! -f $replica/PG_VERSION || ! -f $replica/standby.signal ]] ||
+    { ! pg_running "$replica" &&
+      ! grep -Eq "port=$PG_PORT([^0-9]|\$)" "$replica/postgresql.auto.conf" 2>/dev/null; }; then
     rm -rf "$replica"
     stack_log "cloning the streaming replica (pg_basebackup -R)"
     as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U postgres -D "$replica" -R -X stream -c fast \

@@ -15,7 +15,7 @@ export const workerEnvSpec = {
   ...sharedEnvSpec,
   // Only the worker sends mail; the server enqueues it.
   SMTP_HOST: { schema: str(), local: '127.0.0.1' },
-  SMTP_PORT: { schema: port(), local: '51025' },
+  SMTP_PORT: { schema: port(), local: '21025' },
   SMTP_SECURE: { schema: bool(), default: 'false' },
   SMTP_USER: { schema: optionalStr() },
   SMTP_PASSWORD: { schema: optionalStr() },
