@@ -1,4 +1,4 @@
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import express from 'express';
 import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,52 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
 
+  it('When the connection is reset under a statement, in a transaction or not, then the failure counts as unavailable', async () => {
+    const relay = await startResettingRelay(new URL(url));
+    const viaRelay = relay.url(url);
+    // A name of this run's own: the backends of a reset connection sleep on unseen.
+    const name = `reset-${newId()}`;
+    const reset = createDatabase(
+      { url: viaRelay, readUrl: viaRelay, poolMax: 2, readPoolMax: 1 },
+      name,
+    );
+    const sleeping = `from pg_stat_activity
+      where application_name = '${name}-write' and query = 'select pg_sleep(30)'`;
+    try {
+      const caught = (error: unknown) => error;
+      let inTransaction: Promise<unknown> | undefined;
+      const query = reset.write.raw('select pg_sleep(30)').then(() => undefined, caught);
+      const transaction = reset.write
+        .transaction(async (trx) => {
+          const statement = trx.raw('select pg_sleep(30)');
+          inTransaction = statement.then(() => undefined, caught);
+          await statement;
+        })
+        .then(() => undefined, caught);
+      await eventually(async () => {
+        const result: { rows: unknown[] } = await db.read.raw(`select 1 ${sleeping}`);
+        return result.rows.length === 2;
+      });
+      relay.resetAll();
+      const [queryError, statementError, transactionError] = await Promise.all([
+        query,
+        inTransaction,
+        transaction,
+      ]);
+      for (const error of [queryError, statementError]) {
+        expect((error as { code?: string }).code, String(error)).toBe('ECONNRESET');
+        expect(isDatabaseUnavailable(error)).toBe(true);
+      }
+      // The transaction fails with that error or with its rollback's, whichever knex saw first.
+      expect(isDatabaseUnavailable(transactionError)).toBe(true);
+    } finally {
+      relay.resetAll();
+      await reset.close();
+      await relay.close();
+      await db.read.raw(`select pg_terminate_backend(pid) ${sleeping}`);
+    }
+  });
+
   it('When a statement itself fails, then the failure does not count as unavailable', async () => {
     const error: unknown = await other.write
       .raw('select * from no_such_table')
@@ -136,6 +182,40 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(elsewhere)).toBe(false);
   });
 });
+
+/**
+ * A TCP relay to the database whose client-side connections can be reset at once: what the
+ * pool sees when a connection breaks under a statement without the server's goodbye.
+ */
+async function startResettingRelay(target: URL) {
+  const clients = new Set<Socket>();
+  const relay = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    clients.add(client);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => {
+      clients.delete(client);
+      upstream.destroy();
+    });
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const { port } = relay.address() as AddressInfo;
+  return {
+    url(databaseUrl: string) {
+      const via = new URL(databaseUrl);
+      via.hostname = '127.0.0.1';
+      via.port = String(port);
+      return via.toString();
+    },
+    resetAll() {
+      for (const client of clients) client.resetAndDestroy();
+    },
+    close: () => new Promise((resolve) => relay.close(resolve)),
+  };
+}
 
 describe('logging a database outage', () => {
   it('When many requests fail because the database is out of reach, then the first is logged at error with its cause and the rest at warn, one line each without a stack', async () => {

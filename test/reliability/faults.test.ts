@@ -24,6 +24,7 @@ import {
 } from './support/load-summary.ts';
 import { createLoadUsers } from './support/load-users.ts';
 import { fuzzSeed } from './support/mode.ts';
+import { logEntries } from './support/process-log.ts';
 import { startServerProcess, startWorkerProcess, type KitProcess } from './support/processes.ts';
 import { watchReadiness } from './support/readiness-watch.ts';
 import { recordScenario } from './support/report.ts';
@@ -160,6 +161,14 @@ afterAll(async () => {
   await storage?.close();
   await db?.close();
 });
+
+/** The last requests the server logged as failed at error level: why a 5xx was unexpected. */
+const loggedFailures = (kit: KitProcess) =>
+  logEntries(kit)
+    .filter((entry) => entry.level === 'error' && entry.message === 'request failed')
+    .slice(-5)
+    .map((entry) => JSON.stringify(entry.meta))
+    .join('\n');
 
 const isReadiness = (body: Readiness | undefined, expected: Readiness) =>
   JSON.stringify(body) === JSON.stringify(expected);
@@ -308,7 +317,10 @@ describe.sequential('fault injection under load', () => {
 
         expect(exits).toEqual([]);
         expect(alive).toEqual({ server: 204, worker: 200 });
-        expect(unexpected, tally(unexpected)).toEqual([]);
+        expect(
+          unexpected,
+          `${tally(unexpected)}; the server logged:\n${loggedFailures(server)}`,
+        ).toEqual([]);
         expect(slow, `5xx slower than ${FAIL_FAST_BOUND_MS} ms: ${tally(slow)}`).toEqual([]);
         expect(noAnswer, tally(noAnswer)).toEqual([]);
         expect(failedAfterRecovery, tally(failedAfterRecovery)).toEqual([]);

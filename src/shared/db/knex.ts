@@ -2,7 +2,7 @@ import knex from 'knex';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { SharedConfig } from '../../config/shared.ts';
-import { watchConnectionAttempts } from './unavailable.ts';
+import { watchConnectionFailures } from './unavailable.ts';
 
 export interface Database {
   /** The primary: every write, and reads that must see the caller's own write. */
@@ -38,7 +38,7 @@ function pool(connectionString: string, max: number, name: string): Knex {
     pool: { min: 0, max },
     acquireConnectionTimeout: 10_000,
   });
-  watchConnectionAttempts(db);
+  watchConnectionFailures(db);
   return db;
 }
 

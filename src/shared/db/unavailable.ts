@@ -34,10 +34,11 @@ const LOST_CONNECTION = /(Connection terminated|is not queryable)/;
 const FAILING_WINDOW_MS = 60_000;
 
 /**
- * The failures a database pool itself marked as an outage: a connection it could not open (pg's
- * connect errors carry a socket code and nothing that says they came from pg, and the same
- * codes from the content store or an outbound call are no database outage), and an acquire
- * timeout of a pool whose connection attempts were failing.
+ * The failures a database pool itself marked as an outage: a connection it could not open or
+ * that broke under a statement (pg passes the socket's error on as it is, with a socket code
+ * and nothing that says it came from pg, and the same codes from the content store or an
+ * outbound call are no database outage), and an acquire timeout of a pool whose connection
+ * attempts were failing.
  */
 const outageErrors = new WeakSet<object>();
 
@@ -50,13 +51,20 @@ interface KnexClient {
   acquireConnection(): Promise<unknown>;
 }
 
+const hasSocketCode = (error: Error) =>
+  SOCKET_ERRORS.has(String((error as { code?: unknown }).code));
+
 /**
- * Follows the connection attempts of `db`'s pool, so its failures can be told apart. knex has
- * no hook on a failed acquire, so this wraps the client's acquireConnection: knex is pinned in
- * package.json for it, and test/db/database-unavailable.test.ts fails when the wrap no longer
+ * Follows the connections of `db`'s pool, so its failures can be told apart. A connection reset
+ * under a statement reaches knex's `query-error` event, transactions' statements included. knex
+ * has no hook on a failed acquire, so this wraps the client's acquireConnection: knex is pinned
+ * in package.json for it, and test/db/database-unavailable.test.ts fails when the wrap no longer
  * sees the pool's refused connections.
  */
-export function watchConnectionAttempts(db: Knex): void {
+export function watchConnectionFailures(db: Knex): void {
+  db.on('query-error', (error: unknown) => {
+    if (error instanceof Error && hasSocketCode(error)) outageErrors.add(error);
+  });
   const client = db.client as KnexClient;
   let failedAt: number | undefined;
   client.pool?.on('createFail', () => {
@@ -92,6 +100,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // pg's DatabaseError always carries a severity: its SQLSTATE is the whole answer, whatever
   // its message echoes back from the statement.
   if ('severity' in error && typeof code === 'string') return UNAVAILABLE_SQLSTATE.test(code);
-  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return outageErrors.has(error);
+  if (hasSocketCode(error)) return outageErrors.has(error);
   return LOST_CONNECTION.test(error.message);
 }
