@@ -226,6 +226,37 @@ describe('migrations', () => {
     expect(await invalidIndexes()).toEqual([]);
   });
 
+  it('When the search excerpt is rolled back, then search_excerpt is gone; applied again, it gives a short text whole and a long one from around its word', async () => {
+    const migration = { name: '20261202000300_create_search_excerpt.ts' };
+    const excerptFunction = async () => {
+      const { rows } = await db.raw<{ rows: { name: string | null }[] }>(
+        "select to_regprocedure('search_excerpt(text, text[], int, int)')::text as name",
+      );
+      return rows[0]?.name;
+    };
+    const excerpt = async (content: string, lead: number) => {
+      const { rows } = await db.raw<{ rows: { excerpt: string }[] }>(
+        "select search_excerpt(?, array['Target'], 20, ?) as excerpt",
+        [content, lead],
+      );
+      return rows[0]?.excerpt;
+    };
+    const long = 'one two three four five TARGET six seven eight nine';
+
+    await db.migrate.down(migration);
+    expect(await excerptFunction()).toBeNull();
+
+    await db.migrate.up(migration);
+    expect(await excerptFunction()).toBe('search_excerpt(text,text[],integer,integer)');
+    expect(await excerpt('a short target', 5)).toBe('a short target');
+    // 20 characters from 5 before the word: "five" starts there, and is kept whole.
+    expect(await excerpt(long, 5)).toBe('five TARGET six seve');
+    // From 3 before, the window starts inside "five", which is dropped.
+    expect(await excerpt(long, 3)).toBe('TARGET six seven ');
+    expect(await excerpt(long, 100)).toBe('one two three four f');
+    expect(await excerpt(long.replace('TARGET', 'other'), 5)).toBe('one two three four f');
+  });
+
   it('When a migration process died holding the migration lock, then db:unlock frees it and migrations run again', async () => {
     await db('knex_migrations_lock').update({ is_locked: 1 });
     await expect(db.migrate.latest()).rejects.toThrow(/Migration table is already locked/);

@@ -327,3 +327,63 @@ describe('the prefix index', () => {
     expect(hit?.snippet.replace(/<\/?mark>/g, '')).not.toMatch(/[<>"]/);
   });
 });
+
+describe('the snippet of a post longer than the excerpt ts_headline reads', () => {
+  /** `count` distinct words of `letters` letters each, space-separated. */
+  const filler = (count: number, letters = 8) =>
+    Array.from({ length: count }, () => uniqueWord('').repeat(3).slice(0, letters)).join(' ');
+  const unmarked = (snippet: string | undefined) => snippet?.replace(/<\/?mark>/g, '');
+  const search = async (q: string) =>
+    (await engine.searchPosts({ q, page: 1, pageSize: 10 })).hits[0]?.snippet;
+
+  it('When its word lies deep inside, however capitalised, then the snippet marks it there', async () => {
+    const word = uniqueWord('wren');
+    const before = filler(3_300);
+    const content = `${before} ${word.toUpperCase()} then ${filler(1_200)}`;
+    await engine.indexPost(document('Deep', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.startsWith(`<mark>${word.toUpperCase()}</mark> then `)).toBe(true);
+    expect(content.includes(unmarked(snippet)!)).toBe(true);
+  });
+
+  it('When its word is its last, then the snippet leads in with the words before it, from a whole one', async () => {
+    const word = uniqueWord('finch');
+    // Long words: the dozen before the match reach back past the window's first character.
+    const content = `${filler(1_700, 23)} ${word}`;
+    await engine.indexPost(document('Last', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.endsWith(` <mark>${word}</mark>`)).toBe(true);
+    const text = unmarked(snippet)!;
+    const at = content.indexOf(text);
+    expect(at).toBeGreaterThan(0);
+    expect(content[at - 1]).toBe(' ');
+    expect(text.split(' ').length).toBeGreaterThan(5);
+  });
+
+  it('When the query matches its title only, then the snippet is its beginning', async () => {
+    const word = uniqueWord('title');
+    const content = filler(4_500);
+    await engine.indexPost(document(`About ${word}`, content));
+
+    const snippet = await search(word);
+
+    expect(snippet).toBeDefined();
+    expect(content.startsWith(snippet!)).toBe(true);
+  });
+
+  it('When a word occurs early alone and later next to the other, then the snippet is taken around the earliest occurrence', async () => {
+    const first = uniqueWord('heron');
+    const second = uniqueWord('egret');
+    const content = `${first} ${filler(3_000)} ${first} ${second} ${filler(1_000)}`;
+    await engine.indexPost(document('Twice', content));
+
+    const snippet = await search(`${first} ${second}`);
+
+    expect(snippet?.startsWith(`<mark>${first}</mark> `)).toBe(true);
+    expect(snippet).not.toContain(second);
+  });
+});

@@ -15,12 +15,27 @@ import {
   markHighlights,
   withoutHighlightMarkers,
 } from './search-snippet.ts';
-import { postsTsqueries, prefixTsquery, type PostsTsqueries } from './postgres-tsquery.ts';
+import {
+  excerptTerms,
+  postsTsqueries,
+  prefixTsquery,
+  type PostsTsqueries,
+} from './postgres-tsquery.ts';
 
 // One excerpt around the best match, so a short post is shown whole, punctuation and all.
 const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
 
-const ESCAPED_CONTENT = escapedSql('content');
+/**
+ * What ts_headline reads of a post longer than this many characters: a window that starts
+ * EXCERPT_LEAD characters before the earliest of its query words (search_excerpt). The
+ * snippet is a few dozen words of it, so the window bounds a hit's cost whatever the post's.
+ */
+const EXCERPT_CHARS = 2000;
+const EXCERPT_LEAD = 200;
+
+const ESCAPED_EXCERPT = escapedSql(
+  `search_excerpt(search_posts.content, q.terms, ${EXCERPT_CHARS}, ${EXCERPT_LEAD})`,
+);
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -49,8 +64,8 @@ const MATCH_CONDITIONS: Record<PostsTsqueries['form'], string> = {
  * The tsqueries are a materialized row, unknowns to the planner, so it plans the same index
  * scan whatever the words: from their statistics it would scan a common prefix sequentially,
  * computing search_prefixes for every row. Only the page's rows are read again, for the title
- * and the snippet (ts_headline reparses the whole text). The page is joined to a single row so
- * that a page past the last still carries the count.
+ * and the snippet (ts_headline parses the text it is given: of a long post, an excerpt). The
+ * page is joined to a single row so that a page past the last still carries the count.
  *
  * As its plan does not depend on the words, the statement is prepared, once per connection
  * and form: a search then sends only its values, and PostgreSQL parses the text once and, after
@@ -64,7 +79,9 @@ export function postsSearchStatement(
   const none = db.raw('null::tsquery');
   return db
     .raw(
-      `with q as materialized (select ? as query, ? as prefix, ? as words),
+      `with q as materialized (
+      select ? as query, ? as prefix, ? as words, string_to_array(?, ' ') as terms
+    ),
     candidates as materialized (
       select id, ts_rank(document, q.query) as rank
       from search_posts, q where ${MATCH_CONDITIONS[tsqueries.form]} limit ${MAX_TOTAL_HITS}
@@ -73,13 +90,15 @@ export function postsSearchStatement(
       select id, rank from candidates order by rank desc, id desc limit ? offset ?
     )
     select (select count(*)::int from candidates) as total, page.id, search_posts.author_id,
-      search_posts.title, ts_headline('simple', ${ESCAPED_CONTENT}, q.query, ?) as snippet
+      search_posts.title, ts_headline('simple', ${ESCAPED_EXCERPT}, q.query, ?) as snippet
     from q left join (page join search_posts using (id)) on true
     order by page.rank desc, page.id desc`,
       [
         tsqueries.query,
         tsqueries.prefix ?? none,
         tsqueries.words ?? none,
+        // Letters and digits only: joined by spaces, they come apart again whole.
+        excerptTerms(q).join(' '),
         pageSize,
         (page - 1) * pageSize,
         HEADLINE_OPTIONS,

@@ -31,6 +31,21 @@ function takesPrefixIndex(words: string[], last: string): boolean {
   );
 }
 
+/** How many of a query's words a long post's excerpt looks for (search_excerpt). */
+export const EXCERPT_TERMS = 3;
+
+/**
+ * The words whose earliest occurrence a long post's snippet is taken around: the query's first
+ * few, leaving out what web search syntax excludes (`-word`) and its `or`.
+ */
+export function excerptTerms(q: string): string[] {
+  const kept = q
+    .split(/\s+/)
+    .filter((token) => !token.startsWith('-') && token.toLowerCase() !== 'or')
+    .join(' ');
+  return (wordsOf(kept) ?? []).slice(0, EXCERPT_TERMS);
+}
+
 /** A prefix query over every word of q, so "ali" finds "alice" while typing. */
 export function prefixTsquery(q: string): string | undefined {
   const words = wordsOf(q);
