@@ -105,7 +105,7 @@ describe('isDatabaseUnavailable', () => {
         expect((error as { code?: string }).code, String(error)).toBe('ECONNRESET');
         expect(isDatabaseUnavailable(error)).toBe(true);
       }
-      // The transaction fails with that error or with its rollback's, whichever knex saw first.
+      // The transaction fails with that error or with its rollback's: the two race in knex.
       expect(isDatabaseUnavailable(transactionError)).toBe(true);
     } finally {
       relay.resetAll();

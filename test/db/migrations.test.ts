@@ -226,7 +226,7 @@ describe('migrations', () => {
     expect(await invalidIndexes()).toEqual([]);
   });
 
-  it('When the search excerpt is rolled back, then search_excerpt is gone; applied again, it gives a short text whole and a long one from around its word', async () => {
+  it('When the search excerpt is rolled back, then search_excerpt is gone; applied again, it gives a short text whole and a long one from around its word, starting on a whole word', async () => {
     const migration = { name: '20261202000300_create_search_excerpt.ts' };
     const excerptFunction = async () => {
       const { rows } = await db.raw<{ rows: { name: string | null }[] }>(
@@ -235,11 +235,11 @@ describe('migrations', () => {
       return rows[0]?.name;
     };
     const excerpt = async (content: string, lead: number) => {
-      const { rows } = await db.raw<{ rows: { excerpt: string }[] }>(
-        "select search_excerpt(?, array['Target'], 20, ?) as excerpt",
+      const { rows } = await db.raw<{ rows: { excerpt: string; has_term: boolean }[] }>(
+        "select * from search_excerpt(?, array['Target'], 20, ?)",
         [content, lead],
       );
-      return rows[0]?.excerpt;
+      return rows[0];
     };
     const long = 'one two three four five TARGET six seven eight nine';
 
@@ -248,13 +248,25 @@ describe('migrations', () => {
 
     await db.migrate.up(migration);
     expect(await excerptFunction()).toBe('search_excerpt(text,text[],integer,integer)');
-    expect(await excerpt('a short target', 5)).toBe('a short target');
+    expect(await excerpt('a short target', 5)).toEqual({
+      excerpt: 'a short target',
+      has_term: false,
+    });
     // 20 characters from 5 before the word: "five" starts there, and is kept whole.
-    expect(await excerpt(long, 5)).toBe('five TARGET six seve');
-    // From 3 before, the window starts inside "five", which is dropped.
-    expect(await excerpt(long, 3)).toBe('TARGET six seven ');
-    expect(await excerpt(long, 100)).toBe('one two three four f');
-    expect(await excerpt(long.replace('TARGET', 'other'), 5)).toBe('one two three four f');
+    expect(await excerpt(long, 5)).toEqual({ excerpt: 'five TARGET six seve', has_term: true });
+    // From 3 before, the excerpt starts inside "five", which is dropped.
+    expect(await excerpt(long, 3)).toEqual({ excerpt: 'TARGET six seven ', has_term: true });
+    expect(await excerpt(long, 100)).toEqual({ excerpt: 'one two three four f', has_term: true });
+    expect(await excerpt(long.replace('TARGET', 'other'), 5)).toEqual({
+      excerpt: 'one two three four f',
+      has_term: false,
+    });
+    // Inside a run longer than the lead with no whitespace, nothing is dropped, so not the
+    // word either: the excerpt keeps the one character it was read from early.
+    expect(await excerpt('one two three bbbbbbbbbbtarget and more words', 5)).toEqual({
+      excerpt: 'bbbbbbtarget and more',
+      has_term: true,
+    });
   });
 
   it('When a migration process died holding the migration lock, then db:unlock frees it and migrations run again', async () => {

@@ -375,6 +375,38 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(content.startsWith(snippet!)).toBe(true);
   });
 
+  it('When its word occurs early only inside another word, then the snippet still marks it where it is a word', async () => {
+    const word = uniqueWord('lark');
+    const content = `x${word} ${filler(3_000)} ${word} ${filler(1_000)}`;
+    await engine.indexPost(document('Glued', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.startsWith(`<mark>${word}</mark> `)).toBe(true);
+  });
+
+  it('When the last word is a letter just typed, found everywhere, then the snippet is still taken around the other word', async () => {
+    const word = uniqueWord('plover');
+    // Filler words are letters a to j: many start with a d, none starts the query's word.
+    const content = `${filler(3_000)} ${word} ${filler(1_000)}`;
+    await engine.indexPost(document('Typing', content));
+
+    const snippet = await search(`${word} d`);
+
+    expect(snippet).toContain(`<mark>${word}</mark>`);
+  });
+
+  it('When markup lies deep inside, then the snippet escapes it there too', async () => {
+    const word = uniqueWord('stilt');
+    const content = `${filler(3_000)} ${word} </b> & "q" ${filler(1_000)}`;
+    await engine.indexPost(document('Markup', content));
+
+    const snippet = await search(word);
+
+    expect(snippet).toContain(`<mark>${word}</mark> &lt;/b&gt; &amp; &quot;q&quot;`);
+    expect(unmarked(snippet)).not.toMatch(/[<>"]/);
+  });
+
   it('When a word occurs early alone and later next to the other, then the snippet is taken around the earliest occurrence', async () => {
     const first = uniqueWord('heron');
     const second = uniqueWord('egret');

@@ -26,16 +26,22 @@ import {
 const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
 
 /**
- * What ts_headline reads of a post longer than this many characters: a window that starts
- * EXCERPT_LEAD characters before the earliest of its query words (search_excerpt). The
- * snippet is a few dozen words of it, so the window bounds a hit's cost whatever the post's.
+ * What ts_headline reads of a post longer than this many characters: an excerpt that starts
+ * EXCERPT_LEAD characters before the earliest of its query words (search_excerpt). The snippet
+ * is a few dozen words of it, so the excerpt bounds a hit's cost whatever the post's length.
  */
 const EXCERPT_CHARS = 2000;
 const EXCERPT_LEAD = 200;
 
-const ESCAPED_EXCERPT = escapedSql(
-  `search_excerpt(search_posts.content, q.terms, ${EXCERPT_CHARS}, ${EXCERPT_LEAD})`,
-);
+const escapedHeadline = (text: string) =>
+  `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
+
+/**
+ * The excerpt's headline; the whole text's where a query word occurs in the post but not as a
+ * match in the excerpt (it occurred inside another word there), so a match is never missed.
+ */
+const SNIPPET = `case when excerpt.has_term and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
+      then ${escapedHeadline('search_posts.content')} else headline.snippet end`;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -80,7 +86,8 @@ export function postsSearchStatement(
   return db
     .raw(
       `with q as materialized (
-      select ? as query, ? as prefix, ? as words, string_to_array(?, ' ') as terms
+      select ? as query, ? as prefix, ? as words, string_to_array(?, ' ') as terms,
+        ?::text as headline_options
     ),
     candidates as materialized (
       select id, ts_rank(document, q.query) as rank
@@ -90,8 +97,12 @@ export function postsSearchStatement(
       select id, rank from candidates order by rank desc, id desc limit ? offset ?
     )
     select (select count(*)::int from candidates) as total, page.id, search_posts.author_id,
-      search_posts.title, ts_headline('simple', ${ESCAPED_EXCERPT}, q.query, ?) as snippet
+      search_posts.title, ${SNIPPET} as snippet
     from q left join (page join search_posts using (id)) on true
+      left join lateral search_excerpt(
+        search_posts.content, q.terms, ${EXCERPT_CHARS}, ${EXCERPT_LEAD}
+      ) as excerpt on true
+      left join lateral (select ${escapedHeadline('excerpt.excerpt')} as snippet) as headline on true
     order by page.rank desc, page.id desc`,
       [
         tsqueries.query,
@@ -99,9 +110,9 @@ export function postsSearchStatement(
         tsqueries.words ?? none,
         // Letters and digits only: joined by spaces, they come apart again whole.
         excerptTerms(q).join(' '),
+        HEADLINE_OPTIONS,
         pageSize,
         (page - 1) * pageSize,
-        HEADLINE_OPTIONS,
       ],
     )
     .options({ name: `search_posts_${tsqueries.form}` });

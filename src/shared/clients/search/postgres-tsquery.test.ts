@@ -7,8 +7,14 @@ describe('excerptTerms', () => {
     expect(excerptTerms(words.join(', '))).toEqual(words.slice(0, EXCERPT_TERMS));
   });
 
-  it('When a query uses web search syntax, then an excluded word and `or` are left out and a phrase gives its words', () => {
+  it('When a query has words of one or two characters, such as a prefix just begun, then they are not looked for', () => {
+    expect(excerptTerms('go kubernetes d')).toEqual(['kubernetes']);
+    expect(excerptTerms('d')).toEqual([]);
+  });
+
+  it('When a query uses web search syntax, then an excluded word or phrase and `or` are left out and a phrase gives its words', () => {
     expect(excerptTerms('alpha -beta OR "gamma delta"')).toEqual(['alpha', 'gamma', 'delta']);
+    expect(excerptTerms('alpha -"beta gamma" delta')).toEqual(['alpha', 'delta']);
   });
 
   it('When a query has no letter or digit, then there is no word to look for', () => {

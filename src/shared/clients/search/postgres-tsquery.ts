@@ -35,15 +35,25 @@ function takesPrefixIndex(words: string[], last: string): boolean {
 export const EXCERPT_TERMS = 3;
 
 /**
+ * Shorter words are not looked for: as substrings they occur almost anywhere (a one-letter
+ * prefix, the moment a space is typed, in nearly every sentence), and would pull the excerpt to
+ * the post's beginning, away from the query's real words.
+ */
+const EXCERPT_TERM_MIN_LENGTH = 3;
+
+/** What web search syntax excludes: `-word` and `-"a phrase"`. */
+const EXCLUDED = /(^|\s)-("[^"]*"?|\S*)/g;
+
+/**
  * The words whose earliest occurrence a long post's snippet is taken around: the query's first
- * few, leaving out what web search syntax excludes (`-word`) and its `or`.
+ * few of at least EXCERPT_TERM_MIN_LENGTH characters, leaving out what web search syntax
+ * excludes and its `or`.
  */
 export function excerptTerms(q: string): string[] {
-  const kept = q
-    .split(/\s+/)
-    .filter((token) => !token.startsWith('-') && token.toLowerCase() !== 'or')
-    .join(' ');
-  return (wordsOf(kept) ?? []).slice(0, EXCERPT_TERMS);
+  const words = wordsOf(q.replace(EXCLUDED, ' ')) ?? [];
+  return words
+    .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH && word.toLowerCase() !== 'or')
+    .slice(0, EXCERPT_TERMS);
 }
 
 /** A prefix query over every word of q, so "ali" finds "alice" while typing. */
