@@ -10,7 +10,7 @@ import {
 import { loadFuzzContract, type FuzzOperation } from './support/fuzz/contract.ts';
 import { createFuzzWorld, type FuzzWorld } from './support/fuzz/fixtures.ts';
 import { createRunner } from './support/fuzz/runner.ts';
-import { createSchemaCheck } from './support/fuzz/schema-check.ts';
+import { createSchemaCheck } from '../support/contract-schema-check.ts';
 import { fuzzSeed, soak } from './support/mode.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { recordScenario } from './support/report.ts';
@@ -109,7 +109,7 @@ describe('contract fuzzer', () => {
     async () => {
       const seed = fuzzSeed();
       const contract = loadFuzzContract();
-      const check = createSchemaCheck(contract);
+      const check = createSchemaCheck(contract.document);
       const images = world!.images;
       const context: CaseContext = {
         contract,

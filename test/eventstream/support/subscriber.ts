@@ -1,8 +1,14 @@
 import type { components } from '../../../client/src/index.ts';
+import { loadContract } from '../../../src/http/contract.ts';
 import type { TestApp } from '../../support/app.ts';
 import { clientFor } from '../../support/client.ts';
+import { createSchemaCheck } from '../../support/contract-schema-check.ts';
 
 type ActionLog = components['schemas']['ActionLog'];
+
+// What the contract says each frame's data is (`x-events` of the stream's response).
+const ACTION_LOG = { $ref: '#/components/schemas/ActionLog' };
+const schemaCheck = createSchemaCheck(loadContract());
 export type StreamQuery = {
   actor_id?: string;
   resource_type?: 'user' | 'post';
@@ -17,7 +23,10 @@ export interface Subscriber {
   close(): Promise<void>;
 }
 
-/** A typed-client stream consumer that keeps what it receives; it does not reconnect. */
+/**
+ * A typed-client stream consumer that keeps what it receives; it does not reconnect. Every
+ * frame is checked against the contract's ActionLog: `close` fails if one was not one.
+ */
 export function subscribe(
   app: Pick<TestApp, 'baseUrl'>,
   query: StreamQuery,
@@ -25,6 +34,7 @@ export function subscribe(
 ): Subscriber {
   const controller = new AbortController();
   const received: ActionLog[] = [];
+  const outsideContract: string[] = [];
   const events = clientFor(app).events('streamActions', {
     params: { query },
     lastEventId,
@@ -32,7 +42,11 @@ export function subscribe(
     signal: controller.signal,
   });
   const ended = (async () => {
-    for await (const event of events) received.push(event.data);
+    for await (const event of events) {
+      const errors = schemaCheck.errors(ACTION_LOG, event.data).join(', ');
+      if (errors) outsideContract.push(`${JSON.stringify(event.data)}: ${errors}`);
+      received.push(event.data);
+    }
   })().then(
     () => undefined,
     (error: unknown) => error,
@@ -43,6 +57,9 @@ export function subscribe(
     async close() {
       controller.abort();
       await ended;
+      if (outsideContract.length > 0) {
+        throw new Error(`frames outside the contract's ActionLog:\n${outsideContract.join('\n')}`);
+      }
     },
   };
 }

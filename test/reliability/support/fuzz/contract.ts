@@ -1,7 +1,8 @@
 import { loadContract, type OpenApiDocument } from '../../../../src/http/contract.ts';
 
-/** A JSON Schema node of the contract, `$ref`s left in place (`resolve` follows them). */
-export type Schema = Record<string, unknown>;
+import type { Schema } from '../../../support/contract-schema-check.ts';
+
+export type { Schema };
 
 export interface FuzzParameter {
   name: string;

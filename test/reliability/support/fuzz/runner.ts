@@ -9,7 +9,7 @@ import {
   type FingerprintScope,
 } from './fingerprint.ts';
 import type { FuzzWorld } from './fixtures.ts';
-import type { SchemaCheck } from './schema-check.ts';
+import type { SchemaCheck } from '../../../support/contract-schema-check.ts';
 import { createSender, type FuzzAnswer } from './send.ts';
 import { judge, reachedItsHandler } from './verdict.ts';
 

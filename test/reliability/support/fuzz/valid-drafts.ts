@@ -3,7 +3,7 @@ import { validValue, type ValueContext } from './arbitraries.ts';
 import type { FuzzContract, FuzzOperation, FuzzParameter, Schema } from './contract.ts';
 import type { Caller, Draft, DraftBody, MultipartPart } from './draft.ts';
 import { headerSafe } from './request.ts';
-import type { SchemaCheck } from './schema-check.ts';
+import type { SchemaCheck } from '../../../support/contract-schema-check.ts';
 
 export interface CaseContext {
   contract: FuzzContract;

@@ -1,6 +1,6 @@
 import type { FuzzCase } from './cases.ts';
 import type { FuzzContract } from './contract.ts';
-import type { SchemaCheck } from './schema-check.ts';
+import type { SchemaCheck } from '../../../support/contract-schema-check.ts';
 import type { FuzzAnswer } from './send.ts';
 
 /**
