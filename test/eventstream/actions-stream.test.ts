@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStreamError } from '../../client/src/index.ts';
 import type { components } from '../../client/src/index.ts';
 import { insertActionLog } from '../../src/modules/action-logs/action-logs.repository.ts';
+import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { recordLog, recordLogs } from '../action-logs/support/action-log-factory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -70,6 +71,22 @@ describe('GET /v0/eventstream/actions', () => {
     expect(ids(first.received)).toEqual(ids(seen));
     expect(ids(second.received)).toEqual(ids([...missed, ...during, marker]));
     expect(second.received[0]).toEqual(missed[0]);
+  });
+
+  it('When an instance announces an entry the client already had late, another having delivered it first, then a stream resumed after it does not send it again', async () => {
+    const resource = { resource_id: newId() };
+    const [seen] = await recordLogs(b.deps, 1, resource);
+    const stream = subscribe(a, resource, seen!.id);
+    const first = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.length === 1);
+
+    // As a lagging instance hears it: the same entry, published again on the subject.
+    a.deps.nats.publish(realtimeEventsSubject, JSON.stringify(seen));
+    const second = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.length >= 2);
+    await stream.close();
+
+    expect(ids(stream.received)).toEqual([first.id, second.id]);
   });
 
   it('When a client missed more entries than one replay read holds, then it still receives every one of them once, in order', async () => {
