@@ -82,11 +82,29 @@ describe('GET /v0/eventstream/actions', () => {
 
     // As a lagging instance hears it: the same entry, published again on the subject.
     a.deps.nats.publish(realtimeEventsSubject, JSON.stringify(seen));
+    await a.deps.nats.flush();
     const second = await recordLog(b.deps, resource);
     await eventually(() => stream.received.length >= 2);
     await stream.close();
 
     expect(ids(stream.received)).toEqual([first.id, second.id]);
+  });
+
+  it('When an entry whose id is lower than the Last-Event-ID is announced after the reconnect (its transaction committed later), then the stream still sends it', async () => {
+    const resource = { resource_id: newId() };
+    // Recorded in this order, the later one stands for the entry the client got last; the
+    // earlier one for an entry that took its id first and committed only after it.
+    const [earlier, last] = await recordLogs(b.deps, 2, resource);
+    const stream = subscribe(a, resource, last!.id);
+    const first = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.length === 1);
+
+    a.deps.nats.publish(realtimeEventsSubject, JSON.stringify(earlier));
+    await a.deps.nats.flush();
+    await eventually(() => stream.received.length === 2);
+    await stream.close();
+
+    expect(ids(stream.received)).toEqual([first.id, earlier!.id]);
   });
 
   it('When a client missed more entries than one replay read holds, then it still receives every one of them once, in order', async () => {

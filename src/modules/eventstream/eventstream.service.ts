@@ -108,16 +108,17 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       // and a long replay costs no memory per entry.
       const replayed = new Set<string>();
       const recentFrom = Date.now() - IN_FLIGHT_WINDOW_MS;
-      // The stream resumes after this id, as the replay reads (ids are UUIDv7, in time order):
-      // a live entry at or before it is one the client had, from an instance that heard it
-      // first, still on its way to this one.
-      const resumeAfter = lastEventId?.toLowerCase();
+      // The entry the client had last, from an instance that heard it before this one did:
+      // its announcement may still be on its way here. Only that one is certain to have
+      // reached the client; an entry with a lower id may have committed later (an id is
+      // taken at the insert, inside the transaction), so it is sent rather than lost.
+      const lastSeen = lastEventId?.toLowerCase();
       let live = false;
       let held: ActionLog[] | undefined = [];
       const listener: Listener = Object.assign(
         (log: ActionLog) => {
           if (!matchesFilter(filter, log)) return;
-          if (resumeAfter !== undefined && log.id <= resumeAfter) return;
+          if (log.id === lastSeen) return;
           if (live) {
             if (replayed.has(log.id)) return;
             if (!sink.send(log)) listeners.delete(listener);

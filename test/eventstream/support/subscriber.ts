@@ -18,14 +18,18 @@ export type StreamQuery = {
 
 export interface Subscriber {
   received: ActionLog[];
-  /** Settles when the stream ends: with undefined when the server ended it cleanly. */
+  /**
+   * Settles when the stream ends: with undefined when the server ended it cleanly and every
+   * frame was an ActionLog.
+   */
   ended: Promise<unknown>;
   close(): Promise<void>;
 }
 
 /**
  * A typed-client stream consumer that keeps what it receives; it does not reconnect. Every
- * frame is checked against the contract's ActionLog: `close` fails if one was not one.
+ * frame is checked against the contract's ActionLog: if one was not one, `close` fails and a
+ * stream the server ended cleanly settles `ended` with that error.
  */
 export function subscribe(
   app: Pick<TestApp, 'baseUrl'>,
@@ -35,6 +39,8 @@ export function subscribe(
   const controller = new AbortController();
   const received: ActionLog[] = [];
   const outsideContract: string[] = [];
+  const frameErrors = () =>
+    new Error(`frames outside the contract's ActionLog:\n${outsideContract.join('\n')}`);
   const events = clientFor(app).events('streamActions', {
     params: { query },
     lastEventId,
@@ -48,7 +54,7 @@ export function subscribe(
       received.push(event.data);
     }
   })().then(
-    () => undefined,
+    () => (outsideContract.length > 0 ? frameErrors() : undefined),
     (error: unknown) => error,
   );
   return {
@@ -57,9 +63,7 @@ export function subscribe(
     async close() {
       controller.abort();
       await ended;
-      if (outsideContract.length > 0) {
-        throw new Error(`frames outside the contract's ActionLog:\n${outsideContract.join('\n')}`);
-      }
+      if (outsideContract.length > 0) throw frameErrors();
     },
   };
 }
