@@ -9,6 +9,7 @@ import type { Dependencies } from './dependencies.ts';
 import { operations } from './generated/operations.ts';
 import { apiDocs } from './http/api-docs.ts';
 import { loadContract, type OpenApiDocument } from './http/contract.ts';
+import { contractFormats } from './http/formats.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
 import { anonymousUser } from './http/middleware/anonymous-user.ts';
@@ -216,6 +217,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     validateSecurity: false,
     ignorePaths: DOCS_PATHS,
     fileUploader: false,
+    formats: contractFormats,
   });
 
   const auth = createAuthService(deps);

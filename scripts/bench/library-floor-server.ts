@@ -5,6 +5,7 @@ import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import session from 'express-session';
 import { loadContract } from '../../src/http/contract.ts';
+import { contractFormats } from '../../src/http/formats.ts';
 import { memoiseValidatorRouteRegexps } from '../../src/http/validator-route-cache.ts';
 import { microsToIso } from '../../src/modules/posts/posts.cursor.ts';
 import { listPage } from '../../src/modules/posts/posts.repository.ts';
@@ -74,6 +75,7 @@ app.use(
     validateSecurity: false,
     ignorePaths: /^\/floor\//,
     fileUploader: false,
+    formats: contractFormats,
   }),
 );
 

@@ -1,6 +1,7 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { OpenApiDocument } from '../../src/http/contract.ts';
+import { contractFormats } from '../../src/http/formats.ts';
 
 /** A JSON Schema node of the contract, `$ref`s left in place. */
 export type Schema = Record<string, unknown>;
@@ -16,13 +17,14 @@ export interface SchemaCheck {
 
 /**
  * JSON Schema checks against the contract, with the formats the request validator uses
- * (ajv-formats in its fast mode): the fuzzer judges its own inputs valid or invalid with them
+ * (ajv-formats in its fast mode, and the app's own): the fuzzer judges its own inputs valid or invalid with them
  * and checks every 2xx body; the event-stream tests check every frame.
  */
 export function createSchemaCheck(document: OpenApiDocument): SchemaCheck {
   const make = (coerceTypes: boolean) => {
     const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes });
     addFormats.default(ajv, { mode: 'fast' });
+    for (const [name, format] of Object.entries(contractFormats)) ajv.addFormat(name, format);
     ajv.addFormat('binary', true);
     ajv.addSchema({ $id: CONTRACT_ID, components: document.components });
     return ajv;
