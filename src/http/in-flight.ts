@@ -25,9 +25,6 @@ interface Entry extends Link {
   res: ServerResponse;
 }
 
-const ENTRY = Symbol('in-flight entry');
-type TrackedResponse = ServerResponse & { [ENTRY]?: Entry };
-
 /**
  * The responses a server has not closed yet, kept once for everything that must know them:
  * the shutdown drain and the answer to a request Node refuses. One listener on the server and
@@ -41,6 +38,9 @@ type TrackedResponse = ServerResponse & { [ENTRY]?: Entry };
  * collection, twice its library floor, and each collection took twice as long.
  */
 export function trackInFlight(server: Server): InFlightResponses {
+  // A key of this tracker's own, so that two trackers on one server keep separate lists.
+  const entryKey = Symbol('in-flight entry');
+  type TrackedResponse = ServerResponse & { [entryKey]?: Entry };
   // The list's ends meet at this link; an empty list is the link alone.
   const head = {} as Link;
   head.prev = head.next = head;
@@ -49,7 +49,7 @@ export function trackInFlight(server: Server): InFlightResponses {
   const closeListeners: ((res: ServerResponse) => void)[] = [];
 
   function closed(this: TrackedResponse) {
-    const entry = this[ENTRY];
+    const entry = this[entryKey];
     if (!entry || entry.next === entry) return;
     entry.prev.next = entry.next;
     entry.next.prev = entry.prev;
@@ -59,16 +59,24 @@ export function trackInFlight(server: Server): InFlightResponses {
     for (const listener of closeListeners) listener(this);
   }
 
+  /**
+   * The open responses, oldest first. At most `size` steps, so that a list broken by a defect
+   * ends the walk instead of spinning forever.
+   */
+  function* open(): Generator<ServerResponse> {
+    let link = head.next;
+    for (let left = size; left > 0 && link !== head; left -= 1, link = link.next) {
+      yield (link as Entry).res;
+    }
+  }
+
   const responses: OpenResponses = {
     get size() {
       return size;
     },
-    // A copy, so that responses closing while a caller goes through them change nothing. Only
-    // the drain and a refusal go through them, never a request on its way.
+    // A copy, so that responses closing while a caller goes through them change nothing.
     [Symbol.iterator]() {
-      const open: ServerResponse[] = [];
-      for (let link = head.next; link !== head; link = link.next) open.push((link as Entry).res);
-      return open[Symbol.iterator]();
+      return [...open()][Symbol.iterator]();
     },
   };
 
@@ -78,7 +86,7 @@ export function trackInFlight(server: Server): InFlightResponses {
     head.prev.next = entry;
     head.prev = entry;
     size += 1;
-    res[ENTRY] = entry;
+    res[entryKey] = entry;
     res.on('close', closed);
     for (const listener of requestListeners) listener(req, res);
   });
@@ -87,7 +95,7 @@ export function trackInFlight(server: Server): InFlightResponses {
     // A scan, not a per-socket index: it runs only when Node refuses a request, and an index
     // would cost every request an entry.
     underWayOn(socket) {
-      for (const res of responses) if (res.req.socket === socket && res.headersSent) return true;
+      for (const res of open()) if (res.req.socket === socket && res.headersSent) return true;
       return false;
     },
     onRequest(listener) {

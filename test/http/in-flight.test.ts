@@ -31,7 +31,12 @@ async function listen() {
   return { tracked, waiting, closed, send };
 }
 
-const paths = (tracked: InFlightResponses) => [...tracked.responses].map((res) => res.req.url);
+/** The open responses' paths; a list whose walk disagrees with its size fails here. */
+function paths(tracked: InFlightResponses) {
+  const open = [...tracked.responses].map((res) => res.req.url);
+  expect(open).toHaveLength(tracked.responses.size);
+  return open;
+}
 
 describe('the responses in flight', () => {
   it('When requests arrive and are answered out of order, then the open ones are listed oldest first and each leaves once closed', async () => {
@@ -67,6 +72,39 @@ describe('the responses in flight', () => {
     expect(closed).toEqual(['/left']);
     expect(paths(tracked)).toEqual(['/stays']);
     expect(tracked.responses.size).toBe(1);
+  });
+
+  it('When a response reports its close a second time, then the list and its count are left as they were', async () => {
+    const { tracked, waiting, closed, send } = await listen();
+    for (const path of ['/a', '/b', '/c']) {
+      send(path);
+      await eventually(() => waiting.has(path), SETTLE_BOUND_MS);
+    }
+    waiting.get('/b')!.end('b');
+    await eventually(() => closed.includes('/b'), SETTLE_BOUND_MS);
+
+    waiting.get('/b')!.emit('close');
+    expect(closed).toEqual(['/b']);
+    expect(paths(tracked)).toEqual(['/a', '/c']);
+    expect(tracked.responses.size).toBe(2);
+    // The neighbours it had still leave cleanly.
+    waiting.get('/a')!.end('a');
+    waiting.get('/c')!.end('c');
+    await eventually(() => closed.length === 3, SETTLE_BOUND_MS);
+    expect(paths(tracked)).toEqual([]);
+  });
+
+  it('When two trackers watch one server, then each keeps its own list', async () => {
+    const { tracked, waiting, send } = await listen();
+    const second = trackInFlight(server!);
+    send('/a');
+    send('/b');
+    await eventually(() => waiting.has('/a') && waiting.has('/b'), SETTLE_BOUND_MS);
+    waiting.get('/a')!.end('a');
+    await eventually(() => tracked.responses.size === 1, SETTLE_BOUND_MS);
+    await eventually(() => second.responses.size === 1, SETTLE_BOUND_MS);
+    expect(paths(tracked)).toEqual(['/b']);
+    expect(paths(second)).toEqual(['/b']);
   });
 
   it('When responses close while a caller goes through the list, then the caller still sees every response open when it began', async () => {
