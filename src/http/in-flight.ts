@@ -60,8 +60,9 @@ export function trackInFlight(server: Server): InFlightResponses {
   }
 
   /**
-   * The open responses, oldest first. At most `size` steps, so that a list broken by a defect
-   * ends the walk instead of spinning forever.
+   * The open responses, oldest first, for a caller that goes through them at once (no await
+   * between steps). At most `size` steps, so that a list broken by a defect ends the walk
+   * instead of spinning forever.
    */
   function* open(): Generator<ServerResponse> {
     let link = head.next;

@@ -43,7 +43,8 @@ describe('the production command', () => {
   });
 
   it("When the compose file starts the API, then it runs the image's CMD, flags and all", () => {
-    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+    // Merge keys on, as compose reads them: a command on the x-app anchor reaches the service.
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
       services: Record<string, { command?: unknown }>;
     };
     expect(compose.services.api).toBeDefined();

@@ -31,7 +31,7 @@ async function listen() {
   return { tracked, waiting, closed, send };
 }
 
-/** The open responses' paths; a list whose walk disagrees with its size fails here. */
+/** The open responses' paths; a walk shorter than the count fails here. */
 function paths(tracked: InFlightResponses) {
   const open = [...tracked.responses].map((res) => res.req.url);
   expect(open).toHaveLength(tracked.responses.size);
