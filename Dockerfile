@@ -41,5 +41,5 @@ USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health-check').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The heap flags of `npm start` (package.json), which docs/performance.md explains.
+# The heap and GC flags of `npm start` (package.json), which docs/performance.md explains.
 CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=16", "--no-allocation-site-pretenuring", "src/server.ts"]
