@@ -1,3 +1,5 @@
+import { UUID_PATTERN } from '../shared/db/ids.ts';
+
 /**
  * The contract's string formats where the validator's defaults (ajv-formats) accept more than
  * the format means. Its `uuid` also takes the `urn:uuid:` URN form, which is no UUID string
@@ -5,5 +7,5 @@
  * statement with a 500. Given to the validator's `formats` option, which overrides its own.
  */
 export const contractFormats = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  uuid: UUID_PATTERN,
 };

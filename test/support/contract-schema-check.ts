@@ -17,8 +17,8 @@ export interface SchemaCheck {
 
 /**
  * JSON Schema checks against the contract, with the formats the request validator uses
- * (ajv-formats in its fast mode, and the app's own): the fuzzer judges its own inputs valid or invalid with them
- * and checks every 2xx body; the event-stream tests check every frame.
+ * (ajv-formats in its fast mode, and the app's own): the fuzzer judges its own inputs valid or
+ * invalid with them and checks every 2xx body; the event-stream tests check every frame.
  */
 export function createSchemaCheck(document: OpenApiDocument): SchemaCheck {
   const make = (coerceTypes: boolean) => {

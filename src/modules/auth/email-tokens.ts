@@ -3,6 +3,7 @@ import type { SharedConfig } from '../../config/shared.ts';
 import type { RedisClient } from '../../shared/clients/redis.ts';
 import { defineRedisScript } from '../../shared/clients/redis-script.ts';
 import { redisKeys } from '../../shared/constants/redis-keys.ts';
+import { UUID_PATTERN } from '../../shared/db/ids.ts';
 
 export type EmailTokenKind = 'verification' | 'password_reset' | 'email_change';
 
@@ -23,7 +24,6 @@ export interface EmailTokens {
 }
 
 const SECRET_BYTES = 32;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What Redis keeps under the user's one key per kind: the digest of the live token's secret
@@ -63,7 +63,7 @@ function parseToken(token: string): { userId: string; secret: string } | undefin
   const dot = token.indexOf('.');
   const userId = token.slice(0, dot);
   const secret = token.slice(dot + 1);
-  return dot > 0 && UUID.test(userId) && secret.length > 0 ? { userId, secret } : undefined;
+  return dot > 0 && UUID_PATTERN.test(userId) && secret.length > 0 ? { userId, secret } : undefined;
 }
 
 /**
