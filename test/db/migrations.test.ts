@@ -226,8 +226,9 @@ describe('migrations', () => {
     expect(await invalidIndexes()).toEqual([]);
   });
 
-  it('When the search excerpt is rolled back, then search_excerpt is gone; applied again, it gives a short text whole and a long one from around its word, starting on a whole word', async () => {
+  it('When the removal of search_excerpt is rolled back, then the function is back, its own migration rolls back and applies again, and it gives a short text whole and a long one from around its word, starting on a whole word; the removal applied again, it is gone', async () => {
     const migration = { name: '20261202000300_create_search_excerpt.ts' };
+    const removal = { name: '20261202000400_drop_search_excerpt.ts' };
     const excerptFunction = async () => {
       const { rows } = await db.raw<{ rows: { name: string | null }[] }>(
         "select to_regprocedure('search_excerpt(text, text[], int, int)')::text as name",
@@ -243,6 +244,9 @@ describe('migrations', () => {
     };
     const long = 'one two three four five TARGET six seven eight nine';
 
+    expect(await excerptFunction()).toBeNull();
+    await db.migrate.down(removal);
+    expect(await excerptFunction()).toBe('search_excerpt(text,text[],integer,integer)');
     await db.migrate.down(migration);
     expect(await excerptFunction()).toBeNull();
 
@@ -267,6 +271,9 @@ describe('migrations', () => {
       excerpt: 'bbbbbbtarget and more',
       has_term: true,
     });
+
+    await db.migrate.up(removal);
+    expect(await excerptFunction()).toBeNull();
   });
 
   it('When a migration process died holding the migration lock, then db:unlock frees it and migrations run again', async () => {

@@ -387,6 +387,27 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(snippet?.startsWith(`<mark>${word}</mark> `)).toBe(true);
   });
 
+  it('When a whole word of the query first occurs as the start of a longer word, then the snippet is taken where it is the word', async () => {
+    const first = uniqueWord('heron');
+    const second = uniqueWord('egret');
+    const content = `${first}ry ${filler(3_000)} ${first} ${second} ${filler(1_000)}`;
+    await engine.indexPost(document('Longer', content));
+
+    const snippet = await search(`${first} ${second.slice(0, 9)}`);
+
+    expect(snippet?.startsWith(`<mark>${first}</mark> <mark>${second}</mark> `)).toBe(true);
+  });
+
+  it('When its word is joined to another by an underscore, where the parser splits and a regular expression does not, then the snippet still marks it there', async () => {
+    const word = uniqueWord('wren');
+    const content = `${filler(3_000)} x_${word} ${filler(1_000)}`;
+    await engine.indexPost(document('Joined', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.startsWith(`<mark>${word}</mark> `)).toBe(true);
+  });
+
   it('When the last word is a letter just typed, found everywhere, then the snippet is still taken around the other word', async () => {
     const word = uniqueWord('plover');
     // Filler words are letters a to j: many start with a d, none starts the query's word.

@@ -16,7 +16,7 @@ import {
   withoutHighlightMarkers,
 } from './search-snippet.ts';
 import {
-  excerptTerms,
+  excerptPatterns,
   postsTsqueries,
   prefixTsquery,
   type PostsTsqueries,
@@ -26,21 +26,48 @@ import {
 const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
 
 /**
- * What ts_headline reads of a post longer than this many characters: an excerpt that starts
- * EXCERPT_LEAD characters before the earliest of its query words (search_excerpt). The snippet
- * is a few dozen words of it, so the excerpt bounds a hit's cost whatever the post's length.
+ * What ts_headline reads of a post longer than this many characters: an excerpt from the
+ * earliest of its query words on. ts_headline's cost is its parse of the text, about 70 ns a
+ * character, so the excerpt holds little more than the snippet's 30 words. Starting at the
+ * word, its first dozen, all ts_headline shows of an excerpt that holds no cover of the whole
+ * query, still show the word.
  */
-const EXCERPT_CHARS = 2000;
-const EXCERPT_LEAD = 200;
+const EXCERPT_CHARS = 320;
 
 const escapedHeadline = (text: string) =>
   `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
 
 /**
- * The excerpt's headline; the whole text's where a query word occurs in the post but not as a
- * match in the excerpt (it occurred inside another word there), so a match is never missed.
+ * Where the excerpt starts: null for a post no longer than the excerpt, given whole; 0 where no
+ * query word occurs (a match in the title only), the beginning; else the earliest query word
+ * where it is a word of the text, or, failing that, where it occurs at all.
  */
-const SNIPPET = `case when excerpt.has_term and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
+const FOUND = `case when measured.length <= ${EXCERPT_CHARS} then null
+  else coalesce(
+    nullif(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i'), 0),
+    regexp_instr(search_posts.content, q.substring_pattern, 1, 1, 0, 'i'),
+    0
+  ) end`;
+
+/**
+ * Near the end of the post, the excerpt is its last EXCERPT_CHARS characters, from the first
+ * whole word: ts_headline leads in to a match there with the words before it.
+ */
+const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content, '\\s\\S',
+  measured.length - ${EXCERPT_CHARS}), 0) + 1, found.at)`;
+
+const EXCERPT = `case when found.at is null then search_posts.content
+  when found.at = 0 then substr(search_posts.content, 1, ${EXCERPT_CHARS})
+  when found.at <= measured.length - ${EXCERPT_CHARS} + 1
+    then substr(search_posts.content, found.at, ${EXCERPT_CHARS})
+  else substr(search_posts.content, least(found.at, ${LAST_WORDS_START}), ${EXCERPT_CHARS}) end`;
+
+/**
+ * The excerpt's headline; the whole text's where a query word occurs in the post but the
+ * excerpt's headline marks none (the parser read the text there otherwise), so a match is
+ * never missed.
+ */
+const SNIPPET = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
       then ${escapedHeadline('search_posts.content')} else headline.snippet end`;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
@@ -70,8 +97,9 @@ const MATCH_CONDITIONS: Record<PostsTsqueries['form'], string> = {
  * The tsqueries are a materialized row, unknowns to the planner, so it plans the same index
  * scan whatever the words: from their statistics it would scan a common prefix sequentially,
  * computing search_prefixes for every row. Only the page's rows are read again, for the title
- * and the snippet (ts_headline parses the text it is given: of a long post, an excerpt). The
- * page is joined to a single row so that a page past the last still carries the count.
+ * and the snippet. The page is joined to a single row so that a page past the last still
+ * carries the count. Each step of the snippet is a subquery of its own (`offset 0`), evaluated
+ * once a row: inlined, each mention of a step would compute it again.
  *
  * As its plan does not depend on the words, the statement is prepared, once per connection
  * and form: a search then sends only its values, and PostgreSQL parses the text once and, after
@@ -83,11 +111,12 @@ export function postsSearchStatement(
 ): Knex.Raw<{ rows: (PostHit & { total: number })[] }> {
   const tsqueries = postsTsqueries(db, q);
   const none = db.raw('null::tsquery');
+  const patterns = excerptPatterns(q);
   return db
     .raw(
       `with q as materialized (
-      select ? as query, ? as prefix, ? as words, string_to_array(?, ' ') as terms,
-        ?::text as headline_options
+      select ? as query, ? as prefix, ? as words, ?::text as word_pattern,
+        ?::text as substring_pattern, ?::text as headline_options
     ),
     candidates as materialized (
       select id, ts_rank(document, q.query) as rank
@@ -99,17 +128,21 @@ export function postsSearchStatement(
     select (select count(*)::int from candidates) as total, page.id, search_posts.author_id,
       search_posts.title, ${SNIPPET} as snippet
     from q left join (page join search_posts using (id)) on true
-      left join lateral search_excerpt(
-        search_posts.content, q.terms, ${EXCERPT_CHARS}, ${EXCERPT_LEAD}
-      ) as excerpt on true
-      left join lateral (select ${escapedHeadline('excerpt.excerpt')} as snippet) as headline on true
+      left join lateral (
+        select char_length(search_posts.content) as length offset 0
+      ) as measured on true
+      left join lateral (select ${FOUND} as at offset 0) as found on true
+      left join lateral (select ${EXCERPT} as excerpt offset 0) as excerpt on true
+      left join lateral (
+        select ${escapedHeadline('excerpt.excerpt')} as snippet offset 0
+      ) as headline on true
     order by page.rank desc, page.id desc`,
       [
         tsqueries.query,
         tsqueries.prefix ?? none,
         tsqueries.words ?? none,
-        // Letters and digits only: joined by spaces, they come apart again whole.
-        excerptTerms(q).join(' '),
+        patterns?.words ?? null,
+        patterns?.substrings ?? null,
         HEADLINE_OPTIONS,
         pageSize,
         (page - 1) * pageSize,

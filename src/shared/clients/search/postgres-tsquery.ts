@@ -31,7 +31,7 @@ function takesPrefixIndex(words: string[], last: string): boolean {
   );
 }
 
-/** How many of a query's words a long post's excerpt looks for (search_excerpt). */
+/** How many of a query's words a long post's excerpt looks for (excerptPatterns). */
 export const EXCERPT_TERMS = 3;
 
 /**
@@ -54,6 +54,29 @@ export function excerptTerms(q: string): string[] {
   return words
     .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH && word.toLowerCase() !== 'or')
     .slice(0, EXCERPT_TERMS);
+}
+
+/**
+ * What a long post's excerpt is taken around, as PostgreSQL regular expressions matched
+ * without regard to case. `words` finds the earliest excerpt term where it is a word of the
+ * text: whole, or, for the word still being typed (the last of a plain query), its start.
+ * `substrings` finds one anywhere, even inside another word: for the words the parser splits
+ * where the regular expression sees one word (`_`, digits read as a number). The terms hold
+ * letters and digits only, so nothing in them is syntax.
+ */
+export interface ExcerptPatterns {
+  words: string;
+  substrings: string;
+}
+
+export function excerptPatterns(q: string): ExcerptPatterns | undefined {
+  const terms = excerptTerms(q);
+  if (terms.length === 0) return undefined;
+  const typing = WEB_SEARCH_SYNTAX.test(q) ? undefined : wordsOf(q)?.at(-1);
+  const words = terms.map((term, i) =>
+    i === terms.length - 1 && term === typing ? term : `${term}\\M`,
+  );
+  return { words: `\\m(?:${words.join('|')})`, substrings: `(?:${terms.join('|')})` };
 }
 
 /** A prefix query over every word of q, so "ali" finds "alice" while typing. */
