@@ -1,5 +1,4 @@
 import cookieParser from 'cookie-parser';
-import cors from 'cors';
 import express from 'express';
 import type { Express, Request, RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
@@ -13,6 +12,7 @@ import { contractFormats } from './http/formats.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { accessLog } from './http/middleware/access-log.ts';
 import { anonymousUser } from './http/middleware/anonymous-user.ts';
+import { crossOrigin } from './http/middleware/cross-origin.ts';
 import { errorHandler, notFound } from './http/middleware/errors.ts';
 import { refuseNonFiniteParameters } from './http/middleware/finite-numbers.ts';
 import { refuseBracketedQueryKeys } from './http/middleware/query-keys.ts';
@@ -136,17 +136,6 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
     buildRouter(probeRoutes, []),
   );
 
-  const corsLayer = cors({
-    origin: config.http.corsAllowedOrigins.length > 0 ? config.http.corsAllowedOrigins : false,
-    credentials: true,
-    exposedHeaders: [
-      'X-Request-ID',
-      'Retry-After',
-      'X-RateLimit-Limit',
-      'X-RateLimit-Remaining',
-      'X-RateLimit-Reset',
-    ],
-  });
   // A JSON answer is not a page: it needs HSTS, nosniff and the framing and cross-origin
   // resource rules, not the headers meant for HTML documents (referrer, DNS prefetch, opener
   // and agent-cluster policies, legacy IE switches), which the docs pages get below.
@@ -181,7 +170,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): BuiltAp
       probes,
       accessLog(logger),
       ...(config.http.metricsEnabled ? [metrics.middleware] : []),
-      corsLayer,
+      crossOrigin(config.http.corsAllowedOrigins),
       securityHeaders,
       stabilityLayer,
       // No secret: the only signed cookie is the session's, which express-session verifies.

@@ -61,6 +61,21 @@ describe('docs, metrics and CORS with the development defaults', () => {
     });
     expect(response.headers.get('access-control-allow-origin')).toBe('http://app.test');
     expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(response.headers.get('access-control-expose-headers')).toContain('X-Request-ID');
+    expect(response.headers.get('vary')).toContain('Origin');
+  });
+
+  it('When a request has no Origin, then of CORS it gets only Vary: Origin', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('vary')).toContain('Origin');
+    for (const header of [
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-expose-headers',
+    ]) {
+      expect(response.headers.get(header)).toBeNull();
+    }
   });
 
   it('When another origin calls, then no CORS grant is sent', async () => {
@@ -78,6 +93,13 @@ describe('docs, metrics and CORS with the development defaults', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-methods')).toContain('POST');
   });
+
+  it('When an OPTIONS request has no Origin, then it is no preflight and the API answers 405 general:method_not_allowed', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`, { method: 'OPTIONS' });
+    expect(response.status).toBe(405);
+    expect(((await response.json()) as { code: string }).code).toBe('general:method_not_allowed');
+    expect(response.headers.get('access-control-allow-methods')).toBeNull();
+  });
 });
 
 describe('docs and metrics switched off', () => {
@@ -87,6 +109,16 @@ describe('docs and metrics switched off', () => {
   });
   afterAll(async () => {
     await app.close();
+  });
+
+  it('When no origin is allowed, then a cross-origin call gets no CORS header and the answer does not vary by origin', async () => {
+    const response = await fetch(`${app.baseUrl}/v0/posts`, {
+      headers: { origin: 'http://app.test' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(response.headers.get('vary')).toBeNull();
   });
 
   it('When docs are disabled, then /docs and /openapi.json are unknown routes', async () => {
