@@ -408,6 +408,18 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(snippet?.startsWith(`<mark>${word}</mark> `)).toBe(true);
   });
 
+  it('When its word occurs in the text only inside another, then no part of that word is marked', async () => {
+    const word = uniqueWord('kite');
+    const content = `${filler(3_000)} x${word}s ${filler(1_000)}`;
+    await engine.indexPost(document(`About ${word}`, content));
+
+    const snippet = await search(word);
+
+    expect(snippet).toBeDefined();
+    expect(snippet).not.toContain('<mark>');
+    expect(content.startsWith(snippet!)).toBe(true);
+  });
+
   it('When the last word is a letter just typed, found everywhere, then the snippet is still taken around the other word', async () => {
     const word = uniqueWord('plover');
     // Filler words are letters a to j: many start with a d, none starts the query's word.

@@ -26,7 +26,7 @@ describe('excerptPatterns', () => {
   it('When a plain query ends in a word being typed, then that word may start a longer one and the others must be whole', () => {
     expect(excerptPatterns('Kubernetes ingr')).toEqual({
       words: String.raw`\m(?:Kubernetes\M|ingr)`,
-      substrings: '(?:Kubernetes|ingr)',
+      substrings: String.raw`\S*(?:Kubernetes|ingr)`,
     });
   });
 

@@ -60,9 +60,11 @@ export function excerptTerms(q: string): string[] {
  * What a long post's excerpt is taken around, as PostgreSQL regular expressions matched
  * without regard to case. `words` finds the earliest excerpt term where it is a word of the
  * text: whole, or, for the word still being typed (the last of a plain query), its start.
- * `substrings` finds one anywhere, even inside another word: for the words the parser splits
- * where the regular expression sees one word (`_`, digits read as a number). The terms hold
- * letters and digits only, so nothing in them is syntax.
+ * `substrings` finds one anywhere, even inside another word, for the words the parser splits
+ * where the regular expression sees one (at `_`, after digits read as a number); it starts
+ * where that run of non-space characters starts, so the excerpt never starts inside a word,
+ * whose end could pass for a match. The terms hold letters and digits only, so nothing in
+ * them is syntax.
  */
 export interface ExcerptPatterns {
   words: string;
@@ -76,7 +78,7 @@ export function excerptPatterns(q: string): ExcerptPatterns | undefined {
   const words = terms.map((term, i) =>
     i === terms.length - 1 && term === typing ? term : `${term}\\M`,
   );
-  return { words: `\\m(?:${words.join('|')})`, substrings: `(?:${terms.join('|')})` };
+  return { words: `\\m(?:${words.join('|')})`, substrings: `\\S*(?:${terms.join('|')})` };
 }
 
 /** A prefix query over every word of q, so "ali" finds "alice" while typing. */
