@@ -78,11 +78,25 @@ describe('docs, metrics and CORS with the development defaults', () => {
     }
   });
 
-  it('When another origin calls, then no CORS grant is sent', async () => {
+  it('When another origin calls, then no CORS grant is sent, only Vary: Origin, and its OPTIONS reaches the API', async () => {
     const response = await fetch(`${app.baseUrl}/v0/posts`, {
       headers: { origin: 'http://evil.test' },
     });
-    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('vary')).toContain('Origin');
+    for (const header of [
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-expose-headers',
+    ]) {
+      expect(response.headers.get(header)).toBeNull();
+    }
+    const preflight = await fetch(`${app.baseUrl}/v0/posts`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(405);
+    expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
   });
 
   it('When a preflight comes from an allowed origin, then it is answered without reaching the API', async () => {

@@ -420,6 +420,36 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(content.startsWith(snippet!)).toBe(true);
   });
 
+  it('When its word first occurs at the end of a web address, then the snippet is taken where it is a word', async () => {
+    const word = uniqueWord('tern');
+    const content = `${filler(3_000)} see host.example/${word} now ${word} later ${filler(1_000)}`;
+    await engine.indexPost(document('Linked', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.startsWith(`<mark>${word}</mark> later `)).toBe(true);
+  });
+
+  it('When the query is one word of two letters, then the snippet is taken where it is a word', async () => {
+    const content = `${filler(3_000)} zq ${filler(1_000)}`;
+    await engine.indexPost(document('Short', content));
+
+    const snippet = await search('zq');
+
+    expect(snippet?.startsWith('<mark>zq</mark> ')).toBe(true);
+  });
+
+  it('When its word is near the end and the other word of the query is in the title only, then the snippet still marks it', async () => {
+    const word = uniqueWord('gull');
+    const other = uniqueWord('skua');
+    const content = `${filler(1_700)} ${word}`;
+    await engine.indexPost(document(`About ${other}`, content));
+
+    const snippet = await search(`${word} ${other}`);
+
+    expect(snippet).toContain(`<mark>${word}</mark>`);
+  });
+
   it('When the last word is a letter just typed, found everywhere, then the snippet is still taken around the other word', async () => {
     const word = uniqueWord('plover');
     // Filler words are letters a to j: many start with a d, none starts the query's word.

@@ -11,21 +11,24 @@ const EXPOSED_HEADERS = [
 ];
 
 /**
- * CORS for the allowed origins, with credentials. A request without an Origin header is no
- * cross-origin request (a server's, or a browser's same-origin read): it gets only
- * `Vary: Origin`, which keeps a shared cache from handing its answer to a cross-origin caller,
- * rather than the grant's other headers on every answer. With no origin allowed, no answer
- * varies by origin.
+ * CORS for the allowed origins, with credentials. Any other request (without an Origin header,
+ * as a server's or a browser's same-origin read is; or from an origin not allowed, which gets
+ * no grant) has only `Vary: Origin` added, which keeps a shared cache from handing its answer
+ * to a cross-origin caller, rather than the grant's other headers on every answer; its OPTIONS
+ * is no preflight this server answers, and goes on to the API. With no origin allowed, no
+ * answer varies by origin.
  */
 export function crossOrigin(allowedOrigins: string[]): RequestHandler {
   if (allowedOrigins.length === 0) return (_req, _res, next) => next();
+  const allowed = new Set(allowedOrigins);
   const grant = cors({
     origin: allowedOrigins,
     credentials: true,
     exposedHeaders: EXPOSED_HEADERS,
   });
   return (req, res, next) => {
-    if (req.headers.origin !== undefined) return grant(req, res, next);
+    const origin = req.headers.origin;
+    if (origin !== undefined && allowed.has(origin)) return grant(req, res, next);
     res.vary('Origin');
     next();
   };

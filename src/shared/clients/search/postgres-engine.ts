@@ -27,10 +27,8 @@ const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}
 
 /**
  * What ts_headline reads of a post longer than this many characters: an excerpt from the
- * earliest of its query words on. ts_headline's cost is its parse of the text, about 70 ns a
- * character, so the excerpt holds little more than the snippet's 30 words. Starting at the
- * word, its first dozen, all ts_headline shows of an excerpt that holds no cover of the whole
- * query, still show the word.
+ * earliest of its query words on. ts_headline's cost is its parse of the text, 70 to 90 ns a
+ * character, so the excerpt holds little more than the snippet's 30 words.
  */
 const EXCERPT_CHARS = 320;
 
@@ -38,23 +36,26 @@ const escapedHeadline = (text: string) =>
   `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
 
 /**
- * Where the excerpt starts: null for a post no longer than the excerpt, given whole; 0 where no
- * query word occurs (a match in the title only), the beginning; else the earliest query word
- * where it is a word of the text, or, failing that, where it occurs at all.
+ * Where a query word is a word of the text (excerptPatterns): null for a post no longer than
+ * the excerpt, given whole; 0 where none is.
  */
-const FOUND = `case when measured.length <= ${EXCERPT_CHARS} then null
-  else coalesce(
-    nullif(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i'), 0),
-    regexp_instr(search_posts.content, q.substring_pattern, 1, 1, 0, 'i'),
-    0
-  ) end`;
+const WORD_AT = `case when measured.length <= ${EXCERPT_CHARS} then null
+  else coalesce(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i'), 0) end`;
+
+/**
+ * Where the excerpt starts: at the query word; failing that, where one occurs inside a run of
+ * characters (the parser may read it as a word there); 0 where none occurs (a match in the
+ * title only), the beginning.
+ */
+const FOUND = `case when word.at is null or word.at > 0 then word.at
+  else coalesce(regexp_instr(search_posts.content, q.substring_pattern, 1, 1, 0, 'i'), 0) end`;
 
 /**
  * Near the end of the post, the excerpt is its last EXCERPT_CHARS characters, from the first
  * whole word: ts_headline leads in to a match there with the words before it.
  */
-const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content, '\\s\\S',
-  measured.length - ${EXCERPT_CHARS}), 0) + 1, found.at)`;
+const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content,
+  '[[:space:]][^[:space:]]', measured.length - ${EXCERPT_CHARS}), 0) + 1, found.at)`;
 
 const EXCERPT = `case when found.at is null then search_posts.content
   when found.at = 0 then substr(search_posts.content, 1, ${EXCERPT_CHARS})
@@ -63,12 +64,15 @@ const EXCERPT = `case when found.at is null then search_posts.content
   else substr(search_posts.content, least(found.at, ${LAST_WORDS_START}), ${EXCERPT_CHARS}) end`;
 
 /**
- * The excerpt's headline; the whole text's where a query word occurs in the post but the
- * excerpt's headline marks none (the parser read the text there otherwise), so a match is
- * never missed.
+ * Where the excerpt's headline marks nothing, a second one, of no more text: from the query
+ * word, where the lead-in to it held no cover of the whole query, so ts_headline showed its
+ * first dozen words and not the word; from the beginning, where the query word occurred only
+ * inside a word the parser reads whole, as when the query matches the title only.
  */
-const SNIPPET = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
-      then ${escapedHeadline('search_posts.content')} else headline.snippet end`;
+const RETRY = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
+  then ${escapedHeadline(
+    `substr(search_posts.content, case when word.at > 0 then found.at else 1 end, ${EXCERPT_CHARS})`,
+  )} end`;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -126,16 +130,18 @@ export function postsSearchStatement(
       select id, rank from candidates order by rank desc, id desc limit ? offset ?
     )
     select (select count(*)::int from candidates) as total, page.id, search_posts.author_id,
-      search_posts.title, ${SNIPPET} as snippet
+      search_posts.title, coalesce(retry.snippet, headline.snippet) as snippet
     from q left join (page join search_posts using (id)) on true
       left join lateral (
         select char_length(search_posts.content) as length offset 0
       ) as measured on true
+      left join lateral (select ${WORD_AT} as at offset 0) as word on true
       left join lateral (select ${FOUND} as at offset 0) as found on true
       left join lateral (select ${EXCERPT} as excerpt offset 0) as excerpt on true
       left join lateral (
         select ${escapedHeadline('excerpt.excerpt')} as snippet offset 0
       ) as headline on true
+      left join lateral (select ${RETRY} as snippet offset 0) as retry on true
     order by page.rank desc, page.id desc`,
       [
         tsqueries.query,

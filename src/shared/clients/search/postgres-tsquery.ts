@@ -35,9 +35,10 @@ function takesPrefixIndex(words: string[], last: string): boolean {
 export const EXCERPT_TERMS = 3;
 
 /**
- * Shorter words are not looked for: as substrings they occur almost anywhere (a one-letter
- * prefix, the moment a space is typed, in nearly every sentence), and would pull the excerpt to
- * the post's beginning, away from the query's real words.
+ * A word being typed that is shorter than this is not looked for beside other words: a letter
+ * or two just typed starts words almost anywhere, and would pull the excerpt away from the
+ * query's real words. Nor is a shorter word looked for inside other words, where it occurs
+ * almost anywhere too.
  */
 const EXCERPT_TERM_MIN_LENGTH = 3;
 
@@ -45,40 +46,50 @@ const EXCERPT_TERM_MIN_LENGTH = 3;
 const EXCLUDED = /(^|\s)-("[^"]*"?|\S*)/g;
 
 /**
- * The words whose earliest occurrence a long post's snippet is taken around: the query's first
- * few of at least EXCERPT_TERM_MIN_LENGTH characters, leaving out what web search syntax
- * excludes and its `or`.
+ * The words whose earliest occurrence a long post's snippet is taken from: the query's first
+ * few, leaving out what web search syntax excludes and its `or`, and a short word still being
+ * typed after others. `typed` marks the word still being typed: the last of a plain query,
+ * which matches the words it starts.
  */
-export function excerptTerms(q: string): string[] {
-  const words = wordsOf(q.replace(EXCLUDED, ' ')) ?? [];
+export function excerptWords(q: string): { word: string; typed: boolean }[] {
+  const plain = !WEB_SEARCH_SYNTAX.test(q);
+  const words = (wordsOf(q.replace(EXCLUDED, ' ')) ?? []).filter((w) => w.toLowerCase() !== 'or');
+  const typed = plain ? words.length - 1 : -1;
   return words
-    .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH && word.toLowerCase() !== 'or')
+    .map((word, i) => ({ word, typed: i === typed }))
+    .filter(
+      ({ word, typed }) =>
+        !typed || words.length === 1 || [...word].length >= EXCERPT_TERM_MIN_LENGTH,
+    )
     .slice(0, EXCERPT_TERMS);
 }
 
 /**
- * What a long post's excerpt is taken around, as PostgreSQL regular expressions matched
- * without regard to case. `words` finds the earliest excerpt term where it is a word of the
- * text: whole, or, for the word still being typed (the last of a plain query), its start.
- * `substrings` finds one anywhere, even inside another word, for the words the parser splits
- * where the regular expression sees one (at `_`, after digits read as a number); it starts
- * where that run of non-space characters starts, so the excerpt never starts inside a word,
- * whose end could pass for a match. The terms hold letters and digits only, so nothing in
- * them is syntax.
+ * Where a long post's excerpt is taken from, as PostgreSQL regular expressions matched
+ * without regard to case; each finds where a run of non-space characters starts, so the
+ * excerpt never starts inside a word the parser reads whole (a URL, a path, an address),
+ * whose end could pass for a match. `words` finds a run that is an excerpt word, but for
+ * punctuation before it: whole, or the start of one for the word being typed. `substrings`
+ * finds a run that holds one anywhere, for the words the parser splits off where a regular
+ * expression sees none (after `_`, after digits read as a number). The words hold letters
+ * and digits only, so nothing in them is syntax.
  */
 export interface ExcerptPatterns {
   words: string;
-  substrings: string;
+  substrings: string | undefined;
 }
 
 export function excerptPatterns(q: string): ExcerptPatterns | undefined {
-  const terms = excerptTerms(q);
-  if (terms.length === 0) return undefined;
-  const typing = WEB_SEARCH_SYNTAX.test(q) ? undefined : wordsOf(q)?.at(-1);
-  const words = terms.map((term, i) =>
-    i === terms.length - 1 && term === typing ? term : `${term}\\M`,
-  );
-  return { words: `\\m(?:${words.join('|')})`, substrings: `\\S*(?:${terms.join('|')})` };
+  const words = excerptWords(q);
+  if (words.length === 0) return undefined;
+  const whole = words.map(({ word, typed }) => (typed ? word : `${word}\\M`));
+  const long = words
+    .map(({ word }) => word)
+    .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH);
+  return {
+    words: `(?:^|\\s)[[:punct:]]*(?:${whole.join('|')})`,
+    substrings: long.length > 0 ? `\\S*(?:${long.join('|')})` : undefined,
+  };
 }
 
 /** A prefix query over every word of q, so "ali" finds "alice" while typing. */
