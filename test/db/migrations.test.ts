@@ -247,6 +247,7 @@ describe('migrations', () => {
     expect(await excerptFunction()).toBeNull();
     await db.migrate.down(removal);
     expect(await excerptFunction()).toBe('search_excerpt(text,text[],integer,integer)');
+    expect(await excerpt(long, 5)).toEqual({ excerpt: 'five TARGET six seve', has_term: true });
     await db.migrate.down(migration);
     expect(await excerptFunction()).toBeNull();
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  EXCERPT_CHARS,
   MAX_TOTAL_HITS,
   createPostgresSearchEngine,
   postsSearchStatement,
@@ -448,6 +449,59 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     const snippet = await search(`${word} ${other}`);
 
     expect(snippet).toContain(`<mark>${word}</mark>`);
+  });
+
+  it('When a word of the query first occurs as part of a file name or an address, which the parser reads whole, then the snippet is taken where it is a word', async () => {
+    const word = uniqueWord('node');
+    const other = uniqueWord('perf');
+    const content = `${filler(3_000)} see ${word}.js and ${word}@host.example ${filler(300)} ${word} ${other} ${filler(1_000)}`;
+    await engine.indexPost(document('Files', content));
+
+    const snippet = await search(`${word} ${other}`);
+
+    expect(snippet?.startsWith(`<mark>${word}</mark> <mark>${other}</mark> `)).toBe(true);
+  });
+
+  it('When its word follows a dash with no space, then the snippet is taken there', async () => {
+    const word = uniqueWord('petrel');
+    const content = `${filler(3_000)} un${word} ${filler(300)} results\u2014${word} ${filler(1_000)}`;
+    await engine.indexPost(document('Dashed', content));
+
+    const snippet = await search(word);
+
+    expect(snippet?.startsWith(`<mark>${word}</mark> `)).toBe(true);
+    expect(content.includes(`\u2014${unmarked(snippet)!}`)).toBe(true);
+  });
+
+  it('When the query has a short word beside longer ones, then the snippet is taken around the longer ones', async () => {
+    const word = uniqueWord('auk');
+    const content = `in ${filler(3_000)} ${word} ${filler(1_000)}`;
+    await engine.indexPost(document('Short words', content));
+
+    const snippet = await search(`in ${word}`);
+
+    expect(snippet).toContain(`<mark>${word}</mark>`);
+  });
+
+  it('When the excerpt ends inside a word that begins with a whole word of the query, then that beginning is not marked', async () => {
+    const word = uniqueWord('gnat');
+    const other = uniqueWord('ox');
+    const head = `${filler(3_000)} ${word} `;
+    const start = head.lastIndexOf(word);
+    // Words of 23 letters, so the excerpt's 320 characters hold a cover of fewer than 30 words.
+    const words: string[] = [];
+    const gap = () =>
+      EXCERPT_CHARS - (head.length - start + words.join(' ').length + 1 + other.length);
+    while (gap() >= 33) words.push(filler(1, 23));
+    words.push('j'.repeat(gap() - 1));
+    const content = `${head}${words.join(' ')} ${other}ness ${filler(100)}`;
+    expect(content.slice(start, start + EXCERPT_CHARS).endsWith(` ${other}`)).toBe(true);
+    await engine.indexPost(document(`About ${other}`, content));
+
+    const snippet = await search(`${other} ${word}`);
+
+    expect(snippet).toContain(`<mark>${word}</mark>`);
+    expect(snippet).not.toContain(`<mark>${other}</mark>`);
   });
 
   it('When the last word is a letter just typed, found everywhere, then the snippet is still taken around the other word', async () => {

@@ -30,7 +30,7 @@ const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}
  * earliest of its query words on. ts_headline's cost is its parse of the text, 70 to 90 ns a
  * character, so the excerpt holds little more than the snippet's 30 words.
  */
-const EXCERPT_CHARS = 320;
+export const EXCERPT_CHARS = 320;
 
 const escapedHeadline = (text: string) =>
   `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
@@ -40,7 +40,7 @@ const escapedHeadline = (text: string) =>
  * the excerpt, given whole; 0 where none is.
  */
 const WORD_AT = `case when measured.length <= ${EXCERPT_CHARS} then null
-  else coalesce(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i'), 0) end`;
+  else coalesce(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i', 1), 0) end`;
 
 /**
  * Where the excerpt starts: at the query word; failing that, where one occurs inside a run of
@@ -52,7 +52,8 @@ const FOUND = `case when word.at is null or word.at > 0 then word.at
 
 /**
  * Near the end of the post, the excerpt is its last EXCERPT_CHARS characters, from the first
- * whole word: ts_headline leads in to a match there with the words before it.
+ * whole word, or from the query word where that comes first (one after punctuation, with no
+ * whitespace between): ts_headline leads in to a match there with the words before it.
  */
 const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content,
   '[[:space:]][^[:space:]]', measured.length - ${EXCERPT_CHARS}), 0) + 1, found.at)`;
@@ -63,16 +64,30 @@ const EXCERPT = `case when found.at is null then search_posts.content
     then substr(search_posts.content, found.at, ${EXCERPT_CHARS})
   else substr(search_posts.content, least(found.at, ${LAST_WORDS_START}), ${EXCERPT_CHARS}) end`;
 
+/** Whether the excerpt ends before the post does, so possibly inside a word. */
+const CUT = `found.at is not null and found.at + ${EXCERPT_CHARS} - 1 < measured.length`;
+
+/**
+ * What ts_headline is given: the excerpt, without the word it may end inside, which would show
+ * as a fragment, or be marked for a whole word it spells ("car" of "carpets").
+ */
+const HEADLINE_TEXT = `case when excerpt.cut and strpos(excerpt.excerpt, ' ') > 0
+  then left(excerpt.excerpt,
+    char_length(excerpt.excerpt) - char_length(split_part(excerpt.excerpt, ' ', -1)))
+  else excerpt.excerpt end`;
+
 /**
  * Where the excerpt's headline marks nothing, a second one, of no more text: from the query
- * word, where the lead-in to it held no cover of the whole query, so ts_headline showed its
- * first dozen words and not the word; from the beginning, where the query word occurred only
- * inside a word the parser reads whole, as when the query matches the title only.
+ * word, where the excerpt was the lead-in to it near the end and held no cover of the whole
+ * query, so ts_headline showed its first dozen words and not the word; from the beginning,
+ * where the query word occurred only inside a word the parser reads whole, as when the query
+ * matches the title only.
  */
+const RETRY_START = `case when found.at > measured.length - ${EXCERPT_CHARS} + 1 then found.at
+  when word.at = 0 then 1 end`;
+
 const RETRY = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
-  then ${escapedHeadline(
-    `substr(search_posts.content, case when word.at > 0 then found.at else 1 end, ${EXCERPT_CHARS})`,
-  )} end`;
+  then ${escapedHeadline(`substr(search_posts.content, ${RETRY_START}, ${EXCERPT_CHARS})`)} end`;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -137,9 +152,11 @@ export function postsSearchStatement(
       ) as measured on true
       left join lateral (select ${WORD_AT} as at offset 0) as word on true
       left join lateral (select ${FOUND} as at offset 0) as found on true
-      left join lateral (select ${EXCERPT} as excerpt offset 0) as excerpt on true
       left join lateral (
-        select ${escapedHeadline('excerpt.excerpt')} as snippet offset 0
+        select ${EXCERPT} as excerpt, ${CUT} as cut offset 0
+      ) as excerpt on true
+      left join lateral (
+        select ${escapedHeadline(HEADLINE_TEXT)} as snippet offset 0
       ) as headline on true
       left join lateral (select ${RETRY} as snippet offset 0) as retry on true
     order by page.rank desc, page.id desc`,

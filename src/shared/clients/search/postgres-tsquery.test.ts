@@ -10,15 +10,25 @@ describe('excerptWords', () => {
   });
 
   it('When a plain query ends in a word being typed, then that word is marked as typed', () => {
-    expect(excerptWords('go kubernetes')).toEqual([
-      { word: 'go', typed: false },
+    expect(excerptWords('docker kubernetes')).toEqual([
+      { word: 'docker', typed: false },
       { word: 'kubernetes', typed: true },
     ]);
   });
 
-  it('When the word being typed has one or two characters, then it is left out beside other words, and kept alone', () => {
-    expect(words('go kubernetes d')).toEqual(['go', 'kubernetes']);
+  it('When a query has words of one or two characters and longer ones, then only the longer ones are looked for; with none, the short ones', () => {
+    expect(excerptWords('go kubernetes d')).toEqual([{ word: 'kubernetes', typed: false }]);
+    expect(words('kubernetes in production')).toEqual(['kubernetes', 'production']);
     expect(excerptWords('db')).toEqual([{ word: 'db', typed: true }]);
+    expect(words('"to be"')).toEqual(['to', 'be']);
+  });
+
+  it('When a query repeats a word, whatever its case, then it is looked for once and the next word takes the place', () => {
+    expect(words('kubernetes Kubernetes pods')).toEqual(['kubernetes', 'pods']);
+  });
+
+  it('When `or` is a word of a plain query, then the word being typed is still its last, not the one before', () => {
+    expect(excerptWords('and/or')).toEqual([{ word: 'and', typed: false }]);
   });
 
   it('When a query uses web search syntax, then no word is being typed, an excluded word or phrase and `or` are left out and a phrase gives its words', () => {
@@ -36,33 +46,29 @@ describe('excerptWords', () => {
 });
 
 describe('excerptPatterns', () => {
-  it('When a plain query ends in a word being typed, then a run of the text must start with it, and with each other word whole', () => {
+  const START = '(?:^|[^[:alnum:]_.@/])';
+  const END = '(?![[:alnum:]_]|[.@/][[:alnum:]])';
+
+  it('When a plain query ends in a word being typed, then a word of the text must start with it, and be each other word whole', () => {
     expect(excerptPatterns('Kubernetes ingr')).toEqual({
-      words: String.raw`(?:^|\s)[[:punct:]]*(?:Kubernetes\M|ingr)`,
+      words: `${START}(Kubernetes${END}|ingr)`,
       substrings: String.raw`\S*(?:Kubernetes|ingr)`,
     });
   });
 
-  it('When a query has short words, then they are looked for as words but not inside others', () => {
-    expect(excerptPatterns('go kubernetes')).toEqual({
-      words: String.raw`(?:^|\s)[[:punct:]]*(?:go\M|kubernetes)`,
-      substrings: String.raw`\S*(?:kubernetes)`,
-    });
-    expect(excerptPatterns('db')).toEqual({
-      words: String.raw`(?:^|\s)[[:punct:]]*(?:db)`,
-      substrings: undefined,
-    });
+  it('When a query has only short words, then they are looked for as words but not inside others', () => {
+    expect(excerptPatterns('db')).toEqual({ words: `${START}(db)`, substrings: undefined });
   });
 
   it('When the query uses web search syntax, then every word must be whole', () => {
     expect(excerptPatterns('alpha "gamma delta"')?.words).toBe(
-      String.raw`(?:^|\s)[[:punct:]]*(?:alpha\M|gamma\M|delta\M)`,
+      `${START}(alpha${END}|gamma${END}|delta${END})`,
     );
   });
 
   it('When the typed word is not among the first EXCERPT_TERMS words, then every word looked for is whole', () => {
     expect(excerptPatterns('alpha beta gamma delta')?.words).toBe(
-      String.raw`(?:^|\s)[[:punct:]]*(?:alpha\M|beta\M|gamma\M)`,
+      `${START}(alpha${END}|beta${END}|gamma${END})`,
     );
   });
 

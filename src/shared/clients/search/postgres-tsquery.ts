@@ -35,10 +35,9 @@ function takesPrefixIndex(words: string[], last: string): boolean {
 export const EXCERPT_TERMS = 3;
 
 /**
- * A word being typed that is shorter than this is not looked for beside other words: a letter
- * or two just typed starts words almost anywhere, and would pull the excerpt away from the
- * query's real words. Nor is a shorter word looked for inside other words, where it occurs
- * almost anywhere too.
+ * Shorter words are looked for only when the query has no longer one: "in", "a" or a letter
+ * just typed start or make words almost anywhere, and would pull the excerpt to the post's
+ * beginning, away from the query's real words.
  */
 const EXCERPT_TERM_MIN_LENGTH = 3;
 
@@ -47,32 +46,43 @@ const EXCLUDED = /(^|\s)-("[^"]*"?|\S*)/g;
 
 /**
  * The words whose earliest occurrence a long post's snippet is taken from: the query's first
- * few, leaving out what web search syntax excludes and its `or`, and a short word still being
- * typed after others. `typed` marks the word still being typed: the last of a plain query,
- * which matches the words it starts.
+ * few, each once, leaving out what web search syntax excludes and its `or`. `typed` marks the
+ * word still being typed: the last of a plain query, which matches the words it starts.
  */
 export function excerptWords(q: string): { word: string; typed: boolean }[] {
   const plain = !WEB_SEARCH_SYNTAX.test(q);
-  const words = (wordsOf(q.replace(EXCLUDED, ' ')) ?? []).filter((w) => w.toLowerCase() !== 'or');
-  const typed = plain ? words.length - 1 : -1;
-  return words
-    .map((word, i) => ({ word, typed: i === typed }))
-    .filter(
-      ({ word, typed }) =>
-        !typed || words.length === 1 || [...word].length >= EXCERPT_TERM_MIN_LENGTH,
-    )
-    .slice(0, EXCERPT_TERMS);
+  const all = wordsOf(q.replace(EXCLUDED, ' ')) ?? [];
+  const words = plain ? all : all.filter((w) => w.toLowerCase() !== 'or');
+  const seen = new Set<string>();
+  const distinct = words
+    .map((word, i) => ({ word, typed: plain && i === words.length - 1 }))
+    .filter(({ word }) => {
+      const key = word.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  const long = distinct.filter(({ word }) => [...word].length >= EXCERPT_TERM_MIN_LENGTH);
+  return (long.length > 0 ? long : distinct).slice(0, EXCERPT_TERMS);
 }
 
 /**
+ * A word of the text starts after any character but a letter, a digit or `_`, and ends before
+ * one. Not after or before `.`, `@` or `/` followed by more: the parser reads "Node.js",
+ * "john@example.com" and "src/index.ts" each as one token (a file, an address, a path), so
+ * the words in them are no lexemes there, and an excerpt from one of them would hold no match.
+ */
+const WORD_START = '(?:^|[^[:alnum:]_.@/])';
+const WORD_END = '(?![[:alnum:]_]|[.@/][[:alnum:]])';
+
+/**
  * Where a long post's excerpt is taken from, as PostgreSQL regular expressions matched
- * without regard to case; each finds where a run of non-space characters starts, so the
- * excerpt never starts inside a word the parser reads whole (a URL, a path, an address),
- * whose end could pass for a match. `words` finds a run that is an excerpt word, but for
- * punctuation before it: whole, or the start of one for the word being typed. `substrings`
- * finds a run that holds one anywhere, for the words the parser splits off where a regular
- * expression sees none (after `_`, after digits read as a number). The words hold letters
- * and digits only, so nothing in them is syntax.
+ * without regard to case. `words` finds an excerpt word where it is a word of the text, its
+ * group 1 the word itself: whole, or the start of one for the word being typed. `substrings`
+ * finds where a run of non-space characters holding one anywhere starts, for the words the
+ * parser splits off where `words` sees none (after `_`, after digits read as a number); from
+ * the run's start, the excerpt never starts inside a word, whose end could pass for a match.
+ * The words hold letters and digits only, so nothing in them is syntax.
  */
 export interface ExcerptPatterns {
   words: string;
@@ -82,12 +92,12 @@ export interface ExcerptPatterns {
 export function excerptPatterns(q: string): ExcerptPatterns | undefined {
   const words = excerptWords(q);
   if (words.length === 0) return undefined;
-  const whole = words.map(({ word, typed }) => (typed ? word : `${word}\\M`));
+  const alternatives = words.map(({ word, typed }) => (typed ? word : `${word}${WORD_END}`));
   const long = words
     .map(({ word }) => word)
     .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH);
   return {
-    words: `(?:^|\\s)[[:punct:]]*(?:${whole.join('|')})`,
+    words: `${WORD_START}(${alternatives.join('|')})`,
     substrings: long.length > 0 ? `\\S*(?:${long.join('|')})` : undefined,
   };
 }
