@@ -1330,6 +1330,7 @@ export interface components {
     /** @description The path exists, but not with this method. */
     MethodNotAllowed: {
       headers: {
+        Allow: components['headers']['Allow'];
         [name: string]: unknown;
       };
       content: {
@@ -1477,6 +1478,11 @@ export interface components {
   };
   requestBodies: never;
   headers: {
+    /**
+     * @description The methods the path takes, comma-separated.
+     * @example GET, POST
+     */
+    Allow: string;
     /**
      * @description The new session cookie: HttpOnly, SameSite=Lax, Path=/, Secure outside development. With
      *     `remember_me` its Max-Age is the session's remaining absolute lifetime; otherwise it lasts

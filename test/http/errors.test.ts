@@ -41,6 +41,14 @@ describe('error responses of the HTTP skeleton', () => {
     const { response, body } = await call('/health-check', { method: 'DELETE' });
     expect(response.status).toBe(405);
     expect(body).toMatchObject({ status: 405, code: 'general:method_not_allowed' });
+    expect(response.headers.get('allow')).toBe('GET');
+  });
+
+  it('When the method is not allowed on an API path, then the 405 names the methods it takes', async () => {
+    const { response, body } = await call('/v0/posts', { method: 'PUT' });
+    expect(response.status).toBe(405);
+    expect(body).toMatchObject({ status: 405, code: 'general:method_not_allowed' });
+    expect(response.headers.get('allow')).toBe('GET, POST');
   });
 
   it('When the JSON body is malformed, then it answers 400 general:bad_request', async () => {

@@ -17,6 +17,22 @@ interface HttpishError {
   type?: string;
   errors?: ValidatorIssue[];
   message?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A 405 must name the methods the path takes (RFC 9110, 15.5.6). The validator lists them as
+ * the contract spells its operations' keys; methods are case-sensitive, and upper case.
+ */
+function allowHeader(error: HttpishError): Record<string, string> {
+  const allow = error.headers?.Allow;
+  if (!allow) return {};
+  return {
+    Allow: allow
+      .split(/,\s*/)
+      .map((method) => method.toUpperCase())
+      .join(', '),
+  };
 }
 
 /** Anything express-openapi-validator or body-parser throws carries an HTTP status. */
@@ -52,7 +68,9 @@ function fromHttpError(error: HttpishError): AppError | undefined {
     case 404:
       return new AppError('general:not_found', 'No such route');
     case 405:
-      return new AppError('general:method_not_allowed', 'Method not allowed on this route');
+      return new AppError('general:method_not_allowed', 'Method not allowed on this route', {
+        headers: allowHeader(error),
+      });
     case 415:
       return new AppError(
         'general:unsupported_media_type',
