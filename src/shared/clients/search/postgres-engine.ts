@@ -50,22 +50,24 @@ const WORD_AT = `case when measured.length <= ${EXCERPT_CHARS} then null
 const FOUND = `case when word.at is null or word.at > 0 then word.at
   else coalesce(regexp_instr(search_posts.content, q.substring_pattern, 1, 1, 0, 'i'), 0) end`;
 
+/** Where the post's last EXCERPT_CHARS characters start: a query word after it is near the end. */
+const LAST_START = `measured.length - ${EXCERPT_CHARS} + 1`;
+
 /**
  * Near the end of the post, the excerpt is its last EXCERPT_CHARS characters, from the first
  * whole word, or from the query word where that comes first (one after punctuation, with no
  * whitespace between): ts_headline leads in to a match there with the words before it.
  */
 const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content,
-  '[[:space:]][^[:space:]]', measured.length - ${EXCERPT_CHARS}), 0) + 1, found.at)`;
+  '[[:space:]][^[:space:]]', ${LAST_START} - 1), 0) + 1, found.at)`;
 
 const EXCERPT = `case when found.at is null then search_posts.content
   when found.at = 0 then substr(search_posts.content, 1, ${EXCERPT_CHARS})
-  when found.at <= measured.length - ${EXCERPT_CHARS} + 1
-    then substr(search_posts.content, found.at, ${EXCERPT_CHARS})
+  when found.at <= ${LAST_START} then substr(search_posts.content, found.at, ${EXCERPT_CHARS})
   else substr(search_posts.content, least(found.at, ${LAST_WORDS_START}), ${EXCERPT_CHARS}) end`;
 
 /** Whether the excerpt ends before the post does, so possibly inside a word. */
-const CUT = `found.at is not null and found.at + ${EXCERPT_CHARS} - 1 < measured.length`;
+const CUT = `found.at < ${LAST_START}`;
 
 /**
  * What ts_headline is given: the excerpt, without the word it may end inside, which would show
@@ -83,7 +85,7 @@ const HEADLINE_TEXT = `case when excerpt.cut and strpos(excerpt.excerpt, ' ') > 
  * where the query word occurred only inside a word the parser reads whole, as when the query
  * matches the title only.
  */
-const RETRY_START = `case when found.at > measured.length - ${EXCERPT_CHARS} + 1 then found.at
+const RETRY_START = `case when found.at > ${LAST_START} then found.at
   when word.at = 0 then 1 end`;
 
 const RETRY = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0

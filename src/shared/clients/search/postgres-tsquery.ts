@@ -41,6 +41,8 @@ export const EXCERPT_TERMS = 3;
  */
 const EXCERPT_TERM_MIN_LENGTH = 3;
 
+const isLong = (word: string) => [...word].length >= EXCERPT_TERM_MIN_LENGTH;
+
 /** What web search syntax excludes: `-word` and `-"a phrase"`. */
 const EXCLUDED = /(^|\s)-("[^"]*"?|\S*)/g;
 
@@ -62,7 +64,7 @@ export function excerptWords(q: string): { word: string; typed: boolean }[] {
       seen.add(key);
       return true;
     });
-  const long = distinct.filter(({ word }) => [...word].length >= EXCERPT_TERM_MIN_LENGTH);
+  const long = distinct.filter(({ word }) => isLong(word));
   return (long.length > 0 ? long : distinct).slice(0, EXCERPT_TERMS);
 }
 
@@ -93,12 +95,11 @@ export function excerptPatterns(q: string): ExcerptPatterns | undefined {
   const words = excerptWords(q);
   if (words.length === 0) return undefined;
   const alternatives = words.map(({ word, typed }) => (typed ? word : `${word}${WORD_END}`));
-  const long = words
-    .map(({ word }) => word)
-    .filter((word) => [...word].length >= EXCERPT_TERM_MIN_LENGTH);
+  // excerptWords gives short words only when the query has no longer one.
+  const long = isLong(words[0]!.word);
   return {
     words: `${WORD_START}(${alternatives.join('|')})`,
-    substrings: long.length > 0 ? `\\S*(?:${long.join('|')})` : undefined,
+    substrings: long ? `\\S*(?:${words.map(({ word }) => word).join('|')})` : undefined,
   };
 }
 
