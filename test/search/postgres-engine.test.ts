@@ -421,6 +421,20 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(content.startsWith(snippet!)).toBe(true);
   });
 
+  it('When its word occurs in the text only inside another and the beginning shown instead holds few long words, then the snippet ends at a whole word', async () => {
+    const word = uniqueWord('kite');
+    // Ten words of 30 letters and their spaces fill 310 of the 320 characters: short of the
+    // dozen words ts_headline shows when nothing matches, so it would show the eleventh, cut.
+    const head = filler(11, 30);
+    expect(head.length).toBeGreaterThan(EXCERPT_CHARS);
+    const content = `${head} ${filler(3_000)} x${word}s ${filler(1_000)}`;
+    await engine.indexPost(document(`About ${word}`, content));
+
+    const snippet = await search(word);
+
+    expect(snippet).toBe(head.split(' ').slice(0, 10).join(' '));
+  });
+
   it('When its word first occurs at the end of a web address, then the snippet is taken where it is a word', async () => {
     const word = uniqueWord('tern');
     const content = `${filler(3_000)} see host.example/${word} now ${word} later ${filler(1_000)}`;

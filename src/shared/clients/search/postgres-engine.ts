@@ -66,17 +66,18 @@ const EXCERPT = `case when found.at is null then search_posts.content
   when found.at <= ${LAST_START} then substr(search_posts.content, found.at, ${EXCERPT_CHARS})
   else substr(search_posts.content, least(found.at, ${LAST_WORDS_START}), ${EXCERPT_CHARS}) end`;
 
-/** Whether the excerpt ends before the post does, so possibly inside a word. */
-const CUT = `found.at < ${LAST_START}`;
+/** Whether EXCERPT_CHARS from `start` end before the post does, so possibly inside a word. */
+const endsBeforePost = (start: string) => `${start} < ${LAST_START}`;
 
 /**
- * What ts_headline is given: the excerpt, without the word it may end inside, which would show
- * as a fragment, or be marked for a whole word it spells ("car" of "carpets").
+ * What ts_headline is given of an excerpt: all of it but the word it may end inside and the
+ * space before, as that word would show as a fragment, or be marked for a whole word it spells
+ * ("car" of "carpets").
  */
-const HEADLINE_TEXT = `case when excerpt.cut and strpos(excerpt.excerpt, ' ') > 0
-  then left(excerpt.excerpt,
-    char_length(excerpt.excerpt) - char_length(split_part(excerpt.excerpt, ' ', -1)))
-  else excerpt.excerpt end`;
+const withoutCutWord = (excerpt: string, cut: string) => `case when ${cut}
+    and strpos(${excerpt}, ' ') > 0
+  then left(${excerpt}, -1 - char_length(split_part(${excerpt}, ' ', -1)))
+  else ${excerpt} end`;
 
 /**
  * Where the excerpt's headline marks nothing, a second one, of no more text: from the query
@@ -88,8 +89,8 @@ const HEADLINE_TEXT = `case when excerpt.cut and strpos(excerpt.excerpt, ' ') > 
 const RETRY_START = `case when found.at > ${LAST_START} then found.at
   when word.at = 0 then 1 end`;
 
-const RETRY = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
-  then ${escapedHeadline(`substr(search_posts.content, ${RETRY_START}, ${EXCERPT_CHARS})`)} end`;
+const RETRY_EXCERPT = `case when found.at > 0 and strpos(headline.snippet, '${HIGHLIGHT_START}') = 0
+  then substr(search_posts.content, ${RETRY_START}, ${EXCERPT_CHARS}) end`;
 
 const USER_COLUMNS = ['id', 'handle', 'display_name', 'bio', 'profile_image_url'] as const;
 
@@ -155,12 +156,19 @@ export function postsSearchStatement(
       left join lateral (select ${WORD_AT} as at offset 0) as word on true
       left join lateral (select ${FOUND} as at offset 0) as found on true
       left join lateral (
-        select ${EXCERPT} as excerpt, ${CUT} as cut offset 0
+        select ${EXCERPT} as excerpt, ${endsBeforePost('found.at')} as cut offset 0
       ) as excerpt on true
       left join lateral (
-        select ${escapedHeadline(HEADLINE_TEXT)} as snippet offset 0
+        select ${escapedHeadline(withoutCutWord('excerpt.excerpt', 'excerpt.cut'))} as snippet
+        offset 0
       ) as headline on true
-      left join lateral (select ${RETRY} as snippet offset 0) as retry on true
+      left join lateral (
+        select ${RETRY_EXCERPT} as excerpt, ${endsBeforePost(RETRY_START)} as cut offset 0
+      ) as retry_excerpt on true
+      left join lateral (
+        select ${escapedHeadline(withoutCutWord('retry_excerpt.excerpt', 'retry_excerpt.cut'))}
+          as snippet offset 0
+      ) as retry on true
     order by page.rank desc, page.id desc`,
       [
         tsqueries.query,
