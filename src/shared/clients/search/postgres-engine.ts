@@ -36,11 +36,21 @@ const escapedHeadline = (text: string) =>
   `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
 
 /**
+ * Where the first match of a pattern's group 2 starts in the post, 0 where the pattern has
+ * none: a marker the indexed text never holds (search-snippet.ts) is put before it by a
+ * replace of the first match only. regexp_instr would give it directly, but finds every match
+ * to the end of the text before it answers: twice the time, for a word near the beginning.
+ */
+const matchAt = (pattern: string, flags: string, from = '1') =>
+  `strpos(regexp_replace(search_posts.content, ${pattern}, '\\1${HIGHLIGHT_START}\\2',
+    ${from}, 1, '${flags}'), '${HIGHLIGHT_START}')`;
+
+/**
  * Where a query word is a word of the text (excerptPatterns): null for a post no longer than
  * the excerpt, given whole; 0 where none is.
  */
 const WORD_AT = `case when measured.length <= ${EXCERPT_CHARS} then null
-  else coalesce(regexp_instr(search_posts.content, q.word_pattern, 1, 1, 0, 'i', 1), 0) end`;
+  else ${matchAt('q.word_pattern', 'i')} end`;
 
 /**
  * Where the excerpt starts: at the query word; failing that, where one occurs inside a run of
@@ -58,8 +68,11 @@ const LAST_START = `measured.length - ${EXCERPT_CHARS} + 1`;
  * whole word, or from the query word where that comes first (one after punctuation, with no
  * whitespace between): ts_headline leads in to a match there with the words before it.
  */
-const LAST_WORDS_START = `coalesce(nullif(regexp_instr(search_posts.content,
-  '[[:space:]][^[:space:]]', ${LAST_START} - 1), 0) + 1, found.at)`;
+const LAST_WORDS_START = `coalesce(nullif(${matchAt(
+  "'([[:space:]])([^[:space:]])'",
+  '',
+  `${LAST_START} - 1`,
+)}, 0), found.at)`;
 
 const EXCERPT = `case when found.at is null then search_posts.content
   when found.at = 0 then substr(search_posts.content, 1, ${EXCERPT_CHARS})

@@ -46,7 +46,7 @@ describe('excerptWords', () => {
 });
 
 describe('excerptPatterns', () => {
-  const START = '(?:^|[^[:alnum:]_.@/])';
+  const START = '(^|[^[:alnum:]_.@/])';
   const END = '(?![[:alnum:]_]|[.@/][[:alnum:]])';
 
   it('When a plain query ends in a word being typed, then a word of the text must start with it, and be each other word whole', () => {

@@ -74,13 +74,14 @@ export function excerptWords(q: string): { word: string; typed: boolean }[] {
  * "john@example.com" and "src/index.ts" each as one token (a file, an address, a path), so
  * the words in them are no lexemes there, and an excerpt from one of them would hold no match.
  */
-const WORD_START = '(?:^|[^[:alnum:]_.@/])';
+const WORD_START = '(^|[^[:alnum:]_.@/])';
 const WORD_END = '(?![[:alnum:]_]|[.@/][[:alnum:]])';
 
 /**
  * Where a long post's excerpt is taken from, as PostgreSQL regular expressions matched
- * without regard to case. `words` finds an excerpt word where it is a word of the text, its
- * group 1 the word itself: whole, or the start of one for the word being typed. `substrings`
+ * without regard to case. `words` finds an excerpt word where it is a word of the text: group
+ * 1 is what precedes it, nothing at the start of the text, and group 2 the word itself,
+ * whole, or the start of one for the word being typed. `substrings`
  * finds where a run of non-space characters holding one anywhere starts, for the words the
  * parser splits off where `words` sees none (after `_`, after digits read as a number); from
  * the run's start, the excerpt never starts inside a word, whose end could pass for a match.
