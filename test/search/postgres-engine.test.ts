@@ -435,6 +435,18 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     expect(snippet).toBe(head.split(' ').slice(0, 10).join(' '));
   });
 
+  it('When the query holds no word the excerpt looks for (a quoted `or`), then ts_headline reads the first 320 characters, not the whole post', async () => {
+    const content = `${filler(3_000)} or ${filler(1_000)}`;
+    await engine.indexPost(document('Quoted', content));
+
+    const snippet = await search('"or"');
+
+    // The whole post would have given ts_headline the deep "or" to mark.
+    expect(snippet).toBeDefined();
+    expect(snippet).not.toContain('<mark>');
+    expect(content.startsWith(snippet!)).toBe(true);
+  });
+
   it('When its word first occurs at the end of a web address, then the snippet is taken where it is a word', async () => {
     const word = uniqueWord('tern');
     const content = `${filler(3_000)} see host.example/${word} now ${word} later ${filler(1_000)}`;
@@ -463,6 +475,18 @@ describe('the snippet of a post longer than the excerpt ts_headline reads', () =
     const snippet = await search(`${word} ${other}`);
 
     expect(snippet).toContain(`<mark>${word}</mark>`);
+  });
+
+  it('When its word is near the end, the other word in the title only, and a few words follow it, then the snippet runs from it to the last word', async () => {
+    const word = uniqueWord('gull');
+    const other = uniqueWord('skua');
+    const tail = filler(5);
+    const content = `${filler(1_700)} ${word} ${tail}`;
+    await engine.indexPost(document(`About ${other}`, content));
+
+    const snippet = await search(`${word} ${other}`);
+
+    expect(snippet).toBe(`<mark>${word}</mark> ${tail}`);
   });
 
   it('When a word of the query first occurs as part of a file name or an address, which the parser reads whole, then the snippet is taken where it is a word', async () => {

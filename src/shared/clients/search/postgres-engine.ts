@@ -36,14 +36,15 @@ const escapedHeadline = (text: string) =>
   `ts_headline('simple', ${escapedSql(text)}, q.query, q.headline_options)`;
 
 /**
- * Where the first match of a pattern's group 2 starts in the post, 0 where the pattern has
- * none: a marker the indexed text never holds (search-snippet.ts) is put before it by a
- * replace of the first match only. regexp_instr would give it directly, but finds every match
- * to the end of the text before it answers: twice the time, for a word near the beginning.
+ * Where the first match of a pattern's group 2 starts in the post; 0 where the pattern has
+ * none, or is null (a query with no word to look for: only `or` or exclusions). A marker the
+ * indexed text never holds (search-snippet.ts) is put before it by a replace of the first
+ * match only. regexp_instr would give it directly, but finds every match to the end of the
+ * text before it answers: twice the time, for a word near the beginning.
  */
 const matchAt = (pattern: string, flags: string, from = '1') =>
-  `strpos(regexp_replace(search_posts.content, ${pattern}, '\\1${HIGHLIGHT_START}\\2',
-    ${from}, 1, '${flags}'), '${HIGHLIGHT_START}')`;
+  `coalesce(strpos(regexp_replace(search_posts.content, ${pattern},
+    E'\\\\1${HIGHLIGHT_START}\\\\2', ${from}, 1, '${flags}'), '${HIGHLIGHT_START}'), 0)`;
 
 /**
  * Where a query word is a word of the text (excerptPatterns): null for a post no longer than
