@@ -22,13 +22,14 @@ import {
   type PostsTsqueries,
 } from './postgres-tsquery.ts';
 
-// One excerpt around the best match, so a short post is shown whole, punctuation and all.
+// One excerpt around the best match, punctuation and all (fragments would drop it): the
+// query's cover, widened to a dozen words where shorter, cut at 30 where longer.
 const HEADLINE_OPTIONS = `MaxWords=30, MinWords=12, StartSel="${HIGHLIGHT_START}", StopSel="${HIGHLIGHT_STOP}"`;
 
 /**
  * What ts_headline reads of a post longer than this many characters: an excerpt from the
  * earliest of its query words on. ts_headline's cost is its parse of the text, 70 to 90 ns a
- * character, so the excerpt holds little more than the snippet's 30 words.
+ * character, so the excerpt holds little more than the most words a snippet shows, 30.
  */
 export const EXCERPT_CHARS = 320;
 
