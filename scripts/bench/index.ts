@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { authScenarios } from './auth.ts';
 import { DEEP_PAGE_P99_FACTOR, contentScenarios } from './content.ts';
@@ -31,12 +31,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** The app's resident memory after the whole HTTP load must stay under this. */
 const APP_RSS_TARGET_MIB = 256;
 
+/**
+ * Brings the test stack up every time: the environment file outlives a stopped stack, and
+ * up.sh leaves running services alone (under a second when all are up).
+ */
 function stackEnv(): Record<string, string> {
-  if (!existsSync(STACK_ENV)) {
-    execFileSync('bash', ['scripts/stack/up.sh', '--profile', 'test', '--no-seed'], {
-      stdio: 'inherit',
-    });
-  }
+  execFileSync('bash', ['scripts/stack/up.sh', '--profile', 'test', '--no-seed'], {
+    stdio: 'inherit',
+  });
   return parseEnv(readFileSync(STACK_ENV, 'utf8')) as Record<string, string>;
 }
 
