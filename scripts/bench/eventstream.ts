@@ -2,14 +2,18 @@ import { request, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeNats, createNats } from '../../src/shared/clients/nats.ts';
+import { lastActionLogPosition } from '../../src/modules/action-logs/action-logs.repository.ts';
+import type { ActionLogAnnouncement } from '../../src/modules/action-logs/action-logs.recorder.ts';
 import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
 import { newId } from '../../src/shared/db/ids.ts';
+import { createDatabase } from '../../src/shared/db/knex.ts';
 import type { RunningServer } from './processes.ts';
 
 /**
  * The live event stream at scale: CLIENTS_PER_INSTANCE stream clients on each of two app
  * instances, then EVENTS action logs published on the realtime subject at EVENTS_PER_SECOND,
- * as a server publishes one after its commit. Every client must get every event; the figure
+ * as a server publishes one after its commit, each at the stream position after the last one
+ * committed (no action log is written meanwhile). Every client must get every event; the figure
  * is the time from publish to delivery over all deliveries, and each instance's resident
  * memory per connected client.
  */
@@ -49,7 +53,7 @@ function connect(origin: string): StreamClient {
   return { request: req, received };
 }
 
-function actionLog(id: string) {
+function actionLog(id: string): Omit<ActionLogAnnouncement, 'position'> {
   return {
     id,
     action: 'post:create',
@@ -77,11 +81,19 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
 
 export async function runEventStreamBench(
   instances: RunningServer[],
-  natsUrl: string,
+  env: { NATS_URL: string; DATABASE_URL: string },
 ): Promise<{ lines: string[]; ok: boolean }> {
-  const nats = await createNats(natsUrl, 'bench-eventstream');
-  const publish = (id: string) =>
-    nats.publish(realtimeEventsSubject, JSON.stringify(actionLog(id)));
+  const db = createDatabase(
+    { url: env.DATABASE_URL, readUrl: env.DATABASE_URL, poolMax: 1, readPoolMax: 1 },
+    'bench',
+  );
+  let position = await lastActionLogPosition(db.write).finally(() => db.close());
+  const nats = await createNats(env.NATS_URL, 'bench-eventstream');
+  const publish = (id: string) => {
+    position += 1n;
+    const announcement: ActionLogAnnouncement = { ...actionLog(id), position: position.toString() };
+    nats.publish(realtimeEventsSubject, JSON.stringify(announcement));
+  };
   const before = instances.map((instance) => instance.rssMiB());
   const clients = instances.flatMap((instance) =>
     Array.from({ length: CLIENTS_PER_INSTANCE }, () => connect(instance.url)),

@@ -163,7 +163,10 @@ try {
   console.log('GET /v0/eventstream/actions');
   const second = await start('src/server.ts');
   try {
-    const stream = await runEventStreamBench([servers.app, second], env.NATS_URL!);
+    const stream = await runEventStreamBench([servers.app, second], {
+      NATS_URL: env.NATS_URL!,
+      DATABASE_URL: env.DATABASE_URL!,
+    });
     report(
       stream.lines.map((line) => `  ${line}`),
       stream.ok,

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStreamError } from '../../client/src/index.ts';
 import type { components } from '../../client/src/index.ts';
-import { insertActionLog } from '../../src/modules/action-logs/action-logs.repository.ts';
+import { toActionLog } from '../../src/modules/action-logs/action-logs.mapper.ts';
+import {
+  findActionLogPosition,
+  insertActionLog,
+} from '../../src/modules/action-logs/action-logs.repository.ts';
+import { MAX_AHEAD } from '../../src/modules/eventstream/eventstream.sequence.ts';
 import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
+import { recordAction } from '../../src/modules/action-logs/action-logs.recorder.ts';
 import { newId } from '../../src/shared/db/ids.ts';
 import { recordLog, recordLogs } from '../action-logs/support/action-log-factory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -73,38 +79,132 @@ describe('GET /v0/eventstream/actions', () => {
     expect(second.received[0]).toEqual(missed[0]);
   });
 
-  it('When an instance announces an entry the client already had late, another having delivered it first, then a stream resumed after it does not send it again', async () => {
+  /** Records an entry in a transaction left open: its id is taken now, its commit later. */
+  async function recordUncommitted(resource: { resource_id: string }) {
+    const trx = await b.deps.db.write.transaction();
+    const log = await recordAction(b.deps, trx, {
+      action: 'post:edit',
+      actor_id: null,
+      actor_ip: '203.0.113.9',
+      resource_type: 'post',
+      ...resource,
+      summary: 'Committed late',
+    });
+    return { log, commit: () => trx.commit() };
+  }
+
+  /**
+   * A client streaming a resource of its own that has got one entry, `got`, while another,
+   * `late`, took its id first and has yet to commit.
+   */
+  async function lateBehindGot() {
     const resource = { resource_id: newId() };
-    const [seen] = await recordLogs(b.deps, 1, resource);
-    const stream = subscribe(a, resource, seen!.id);
-    const first = await recordLog(b.deps, resource);
+    const [start] = await recordLogs(b.deps, 1, resource);
+    const stream = subscribe(a, resource, start!.id);
+    const late = await recordUncommitted(resource);
+    const got = await recordLog(b.deps, resource);
     await eventually(() => stream.received.length === 1);
+    expect(late.log.id < got.id).toBe(true);
+    /** Reconnects after `lastEventId`; what arrives until a new entry does. */
+    const resume = async (lastEventId: string) => {
+      const resumed = subscribe(a, resource, lastEventId);
+      const marker = await recordLog(b.deps, resource);
+      await eventually(() => resumed.received.some((log) => log.id === marker.id));
+      await resumed.close();
+      return { received: ids(resumed.received), marker };
+    };
+    return { stream, late, got, resume };
+  }
 
-    // As a lagging instance hears it: the same entry, published again on the subject.
-    a.deps.nats.publish(realtimeEventsSubject, JSON.stringify(seen));
-    await a.deps.nats.flush();
-    const second = await recordLog(b.deps, resource);
-    await eventually(() => stream.received.length >= 2);
+  it('When an entry that took its id first commits after one the client got, while the client is away, then its replay still sends it, once', async () => {
+    const { stream, late, got, resume } = await lateBehindGot();
     await stream.close();
+    await late.commit();
 
-    expect(ids(stream.received)).toEqual([first.id, second.id]);
+    const { received, marker } = await resume(got.id);
+
+    expect(ids(stream.received)).toEqual([got.id]);
+    expect(received).toEqual([late.log.id, marker.id]);
   });
 
-  it('When an entry whose id is lower than the Last-Event-ID is announced after the reconnect (its transaction committed later), then the stream still sends it', async () => {
-    const resource = { resource_id: newId() };
-    // Recorded in this order, the later one stands for the entry the client got last; the
-    // earlier one for an entry that took its id first and committed only after it.
-    const [earlier, last] = await recordLogs(b.deps, 2, resource);
-    const stream = subscribe(a, resource, last!.id);
-    const first = await recordLog(b.deps, resource);
-    await eventually(() => stream.received.length === 1);
-
-    a.deps.nats.publish(realtimeEventsSubject, JSON.stringify(earlier));
-    await a.deps.nats.flush();
+  it('When an entry that took its id first commits after one the client got, then it arrives live after it, and a stream resumed from it sends neither again', async () => {
+    const { stream, late, got, resume } = await lateBehindGot();
+    await late.commit();
     await eventually(() => stream.received.length === 2);
     await stream.close();
 
-    expect(ids(stream.received)).toEqual([first.id, earlier!.id]);
+    const { received, marker } = await resume(late.log.id);
+
+    expect(ids(stream.received)).toEqual([got.id, late.log.id]);
+    expect(received).toEqual([marker.id]);
+  });
+
+  it('When an announcement is lost, then the next one makes the instance read the entry it missed from the table, and its clients get both in order', async () => {
+    const resource = { resource_id: newId() };
+    const stream = subscribe(a, resource);
+    // Entries until one arrives: then the stream is live, and what follows its last one can
+    // only come through it.
+    await eventually(async () => {
+      if (stream.received.length === 0) await recordLog(b.deps, resource);
+      return stream.received.length > 0;
+    }, 15_000);
+    const live = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.some((log) => log.id === live.id));
+    // Written and committed, never announced: as when a publish is lost.
+    const unannounced = await insertActionLog(b.deps.db.write, {
+      action: 'post:edit',
+      actor_id: null,
+      actor_ip: '203.0.113.9',
+      resource_type: 'post',
+      ...resource,
+      summary: 'Never announced',
+    });
+    const announced = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.some((log) => log.id === announced.id));
+    await stream.close();
+
+    const after = ids(stream.received).slice(ids(stream.received).indexOf(live.id) + 1);
+    expect(after).toEqual([unannounced.id, announced.id]);
+  });
+
+  it('When an announcement comes further ahead of the next position than the instance reads, then its streams end, and the reconnecting client replays the entry', async () => {
+    // A NATS of its own: the announcement would end the streams of every instance it reached.
+    const nats = await startPrivateNats();
+    const app = await startTestApp({ nats: { url: nats.url } });
+    try {
+      const resource = { resource_id: newId() };
+      const [start] = await recordLogs(app.deps, 1, resource);
+      const stream = subscribe(app, resource, start!.id);
+      const before = await recordLog(app.deps, resource);
+      await eventually(() => stream.received.length === 1);
+
+      const far = await insertActionLog(app.deps.db.write, {
+        action: 'post:edit',
+        actor_id: null,
+        actor_ip: '203.0.113.9',
+        summary: 'Announced from far ahead',
+        resource_type: 'post',
+        ...resource,
+      });
+      const position = await findActionLogPosition(app.deps.db.write, far.id);
+      app.deps.nats.publish(
+        realtimeEventsSubject,
+        JSON.stringify({
+          ...toActionLog(far),
+          position: String(position! + BigInt(MAX_AHEAD) + 1n),
+        }),
+      );
+
+      expect(await stream.ended).toBeUndefined();
+      const resumed = subscribe(app, resource, before.id);
+      await eventually(() => resumed.received.length === 1);
+      await resumed.close();
+      expect(ids(stream.received)).toEqual([before.id]);
+      expect(ids(resumed.received)).toEqual([far.id]);
+    } finally {
+      await app.close();
+      await nats.destroy();
+    }
   });
 
   it('When a client missed more entries than one replay read holds, then it still receives every one of them once, in order', async () => {

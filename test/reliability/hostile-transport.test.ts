@@ -3,7 +3,9 @@ import { getPriority } from 'node:os';
 import { connect as connectNats, type NatsConnection } from 'nats';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastActionLogPosition } from '../../src/modules/action-logs/action-logs.repository.ts';
 import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
+import { createDatabase } from '../../src/shared/db/knex.ts';
 import { eventually, sleep } from '../support/wait.ts';
 import { startServerProcess, type KitProcess } from './support/processes.ts';
 import { percentile, startProber, type Prober } from './support/prober.ts';
@@ -377,6 +379,10 @@ describe('hostile transport against a production-started server', () => {
     const events = 400;
     const sent: string[] = [];
     const pad = 'x'.repeat(16 * 1024);
+    // Announced at the stream positions after the last committed one, as the recorder would.
+    const url = process.env.DATABASE_URL!;
+    const db = createDatabase({ url, readUrl: url, poolMax: 1, readPoolMax: 1 }, 'hostile');
+    const last = await lastActionLogPosition(db.write).finally(() => db.close());
     for (let i = 0; i < events; i += 1) {
       const id = uuidv7();
       sent.push(id);
@@ -392,6 +398,7 @@ describe('hostile transport against a production-started server', () => {
           summary: 'hostile transport event',
           metadata: { pad },
           created_at: new Date().toISOString(),
+          position: (last + BigInt(i + 1)).toString(),
         }),
       );
       // 4 events (64 KiB per client) every 50 ms, so the fan-out is a stream, not a burst.

@@ -3,7 +3,7 @@ import { newId } from '../../shared/db/ids.ts';
 import type { Executor } from '../../shared/db/transaction.ts';
 import type { ActionLogFilter } from './action-logs.filter.ts';
 
-export type NewActionLog = Omit<ActionLogRow, 'id' | 'created_at' | 'metadata'> & {
+export type NewActionLog = Omit<ActionLogRow, 'id' | 'created_at' | 'metadata' | 'position'> & {
   metadata?: Record<string, unknown>;
 };
 
@@ -22,14 +22,59 @@ export async function insertActionLog(
 const filtered = (executor: Executor, filter: ActionLogFilter) =>
   executor<ActionLogRow>('action_logs').where(filter);
 
-/** Rows after `afterId` in id order, oldest first: what a reconnecting stream missed. */
-export async function findActionLogsAfter(
+/** An entry's place in the event stream, once it has committed. */
+export async function findActionLogPosition(
+  executor: Executor,
+  id: string,
+): Promise<bigint | null> {
+  const row = await executor<ActionLogRow>('action_logs').where({ id }).first('position');
+  return row?.position == null ? null : BigInt(row.position);
+}
+
+/**
+ * Where a stream resumes for a Last-Event-ID: after that entry; after the nearest older one
+ * when it is gone (retention deleted it); from the start when there is none.
+ */
+export async function resumePosition(executor: Executor, lastEventId: string): Promise<bigint> {
+  const row = await executor<ActionLogRow>('action_logs')
+    .where('id', '<=', lastEventId)
+    .whereNotNull('position')
+    .orderBy('id', 'desc')
+    .first('position');
+  return row?.position == null ? 0n : BigInt(row.position);
+}
+
+/** Rows after `position` in stream order, oldest first: what a reconnecting stream missed. */
+export async function findActionLogsAfterPosition(
   executor: Executor,
   filter: ActionLogFilter,
-  afterId: string,
+  position: bigint,
   limit: number,
 ): Promise<ActionLogRow[]> {
-  return filtered(executor, filter).where('id', '>', afterId).orderBy('id', 'asc').limit(limit);
+  return filtered(executor, filter)
+    .where('position', '>', position.toString())
+    .orderBy('position', 'asc')
+    .limit(limit);
+}
+
+/** Every row from position `from` up to, not including, `to`, in stream order. */
+export async function findActionLogsBetweenPositions(
+  executor: Executor,
+  from: bigint,
+  to: bigint,
+): Promise<ActionLogRow[]> {
+  return executor<ActionLogRow>('action_logs')
+    .where('position', '>=', from.toString())
+    .where('position', '<', to.toString())
+    .orderBy('position', 'asc');
+}
+
+/** The stream's last position so far; 0 when nothing has committed. */
+export async function lastActionLogPosition(executor: Executor): Promise<bigint> {
+  const row = await executor<ActionLogRow>('action_logs')
+    .max<{ max: string | null }>('position as max')
+    .first();
+  return row?.max == null ? 0n : BigInt(row.max);
 }
 
 /**

@@ -8,7 +8,15 @@ import {
   type ActionLogFilter,
 } from '../action-logs/action-logs.filter.ts';
 import { toActionLog, type ActionLog } from '../action-logs/action-logs.mapper.ts';
-import { findActionLogsAfter } from '../action-logs/action-logs.repository.ts';
+import type { ActionLogAnnouncement } from '../action-logs/action-logs.recorder.ts';
+import {
+  findActionLogsAfterPosition,
+  findActionLogsBetweenPositions,
+  lastActionLogPosition,
+  resumePosition,
+} from '../action-logs/action-logs.repository.ts';
+import type { ActionLogRow } from '../../shared/db/rows.ts';
+import { createStreamSequence, type StreamEntry } from './eventstream.sequence.ts';
 
 /** Where one client's entries go. */
 export interface ActionSink {
@@ -25,7 +33,7 @@ export interface ActionSubscription {
 }
 
 interface Listener {
-  (log: ActionLog): void;
+  (entry: StreamEntry): void;
   sink: ActionSink;
 }
 
@@ -37,33 +45,54 @@ const REPLAY_BATCH = 500;
  */
 const MAX_ENTRIES_HELD_DURING_REPLAY = 1000;
 
-/**
- * How long before a replay an entry may have been written and still be announced live:
- * generously more than a transaction and a NATS delivery take.
- */
-const IN_FLIGHT_WINDOW_MS = 5 * 60_000;
-
-/** Milliseconds since the epoch that a UUIDv7 carries in its first 48 bits. */
-function uuidv7Time(id: string): number {
-  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-}
+const toEntry = (row: ActionLogRow): StreamEntry => ({
+  position: BigInt(row.position!),
+  log: toActionLog(row),
+});
 
 /**
- * Fans the action logs every instance publishes out to this instance's stream clients. The
- * instance holds one NATS subscription, whatever its number of clients.
+ * Fans the action logs every instance announces out to this instance's stream clients, in
+ * commit order (eventstream.sequence.ts). The instance holds one NATS subscription, whatever
+ * its number of clients.
  */
 export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' | 'logger'>) {
   const listeners = new Set<Listener>();
+
+  /** Ends every open stream: each client reconnects with its Last-Event-ID and replays. */
+  function endAll(): void {
+    const cut = [...listeners];
+    listeners.clear();
+    for (const listener of cut) listener.sink.end();
+  }
+
+  const sequence = createStreamSequence({
+    start: () => lastActionLogPosition(deps.db.write),
+    read: async (from, to) =>
+      (await findActionLogsBetweenPositions(deps.db.write, from, to)).map(toEntry),
+    deliver: (entry) => {
+      for (const listener of listeners) listener(entry);
+    },
+    lost: (reason) => {
+      deps.logger.warn('event streams replay', { reason });
+      endAll();
+    },
+  });
+
   const subscription = deps.nats.subscribe(realtimeEventsSubject, {
     callback: (error, message) => {
       if (error) return deps.logger.warn('event stream subscription', { error: String(error) });
+      let position: bigint;
       let log: ActionLog;
       try {
-        log = message.json<ActionLog>();
+        // One from an instance still on code from before positions has none: the entry
+        // reaches the streams all the same, read as a gap once the next announcement comes.
+        const { position: text, ...entry } = message.json<ActionLogAnnouncement>();
+        position = BigInt(text);
+        log = entry;
       } catch {
         return deps.logger.warn('unreadable action log event', { subject: message.subject });
       }
-      for (const listener of listeners) listener(log);
+      sequence.accept(position, log);
     },
   });
   void endStreamsOnReconnect();
@@ -76,19 +105,18 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
   async function endStreamsOnReconnect(): Promise<void> {
     for await (const status of deps.nats.status()) {
       if (status.type !== Events.Reconnect) continue;
-      const cut = [...listeners];
-      listeners.clear();
-      for (const listener of cut) listener.sink.end();
+      sequence.restart();
+      endAll();
     }
   }
 
   return {
     /**
-     * Subscribes a client. With `lastEventId`, the entries after it are read from the primary
-     * (a replica may not hold the newest yet) and handed over first. Live entries are already
-     * being collected while that happens, so an entry committed during the replay is in the
-     * table read, in the collection or both: it is handed over once, by id, never lost at the
-     * seam and never repeated.
+     * Subscribes a client. With `lastEventId`, the entries after it in the stream's order are
+     * read from the primary (a replica may not hold the newest yet) and handed over first.
+     * Live entries are already being collected while that happens; both come in position
+     * order, so each is handed over once, whether the table read or the live feed has it, and
+     * an entry that committed after the client's last one is never skipped, whatever its id.
      *
      * The first table read happens before the sink gets anything, so a database failure is
      * still an ordinary error response.
@@ -102,28 +130,22 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       if (deps.nats.isClosed()) {
         throw new AppError('system:dependency_unavailable', 'The event bus is unavailable');
       }
-      // Replayed ids that a live message may still announce: one collected during the replay,
-      // or one still on its way after the switch to live. Only an entry written shortly before
-      // the replay can be either, so older ids (their time is part of a UUIDv7) are not kept,
-      // and a long replay costs no memory per entry.
-      const replayed = new Set<string>();
-      const recentFrom = Date.now() - IN_FLIGHT_WINDOW_MS;
-      // The entry the client had last, from an instance that heard it before this one did:
-      // its announcement may still be on its way here. Only that one is certain to have
-      // reached the client; an entry with a lower id may have committed later (an id is
-      // taken at the insert, inside the transaction), so it is sent rather than lost.
-      const lastSeen = lastEventId?.toLowerCase();
+      // The position of the last entry the client has: nothing at or before it is sent.
+      let sent: bigint | undefined;
+      const send = (entry: StreamEntry): boolean => {
+        if (sent !== undefined && entry.position <= sent) return true;
+        sent = entry.position;
+        return sink.send(entry.log);
+      };
       let live = false;
-      let held: ActionLog[] | undefined = [];
+      let held: StreamEntry[] | undefined = [];
       const listener: Listener = Object.assign(
-        (log: ActionLog) => {
-          if (!matchesFilter(filter, log)) return;
-          if (log.id === lastSeen) return;
+        (entry: StreamEntry) => {
+          if (!matchesFilter(filter, entry.log)) return;
           if (live) {
-            if (replayed.has(log.id)) return;
-            if (!sink.send(log)) listeners.delete(listener);
+            if (!send(entry)) listeners.delete(listener);
           } else if (held) {
-            held.push(log);
+            held.push(entry);
             if (held.length > MAX_ENTRIES_HELD_DURING_REPLAY) {
               held = undefined;
               listeners.delete(listener);
@@ -137,19 +159,25 @@ export function createEventStreamService(deps: Pick<Dependencies, 'db' | 'nats' 
       const close = () => void listeners.delete(listener);
 
       try {
-        let after = lastEventId;
-        while (after !== undefined) {
-          const rows = await findActionLogsAfter(deps.db.write, filter, after, REPLAY_BATCH);
-          for (const row of rows) {
-            if (!held) return { close };
-            if (uuidv7Time(row.id) >= recentFrom) replayed.add(row.id);
-            if (!sink.send(toActionLog(row))) return closeNow(close);
+        if (lastEventId !== undefined) {
+          sent = await resumePosition(deps.db.write, lastEventId.toLowerCase());
+          for (;;) {
+            const rows = await findActionLogsAfterPosition(
+              deps.db.write,
+              filter,
+              sent,
+              REPLAY_BATCH,
+            );
+            for (const row of rows) {
+              if (!held) return { close };
+              if (!send(toEntry(row))) return closeNow(close);
+            }
+            if (rows.length < REPLAY_BATCH) break;
           }
-          after = rows.length === REPLAY_BATCH ? rows.at(-1)!.id : undefined;
         }
         if (!held) return { close };
-        for (const log of held) {
-          if (!replayed.has(log.id) && !sink.send(log)) return closeNow(close);
+        for (const entry of held) {
+          if (!send(entry)) return closeNow(close);
         }
         held = undefined;
         live = true;

@@ -55,6 +55,8 @@ export interface ActionLogRow {
   summary: string;
   metadata: Record<string, unknown>;
   created_at: Date;
+  /** Its place in the event stream, in commit order: a bigint, null until the commit. */
+  position: string | null;
 }
 
 export interface OutboxRow {
