@@ -9,8 +9,9 @@ import type { Knex } from 'knex';
 // rollback as a gap). Action-log commits therefore take turns on that lock; they are human
 // actions (logins, post edits), far below the rate a commit a time allows.
 //
-// It must stay the only deferred check on the table: one that ran after the lock and waited
-// on a row the next committer holds would deadlock.
+// It must stay the only deferred trigger in any transaction that writes an action log (no
+// table has another today): one that fired after it and waited on a row the next committer
+// holds would deadlock, and PostgreSQL would abort one of the two.
 
 /** pg_advisory_xact_lock's key for the positions; any fixed number no other lock uses. */
 const POSITION_LOCK = 7_316_204_118;
@@ -21,12 +22,15 @@ export async function up(knex: Knex): Promise<void> {
   // Rows from before keep the order of their ids.
   await knex.raw(`
     update action_logs set position = numbered.position
-    from (select id, nextval('action_logs_position_seq') as position
-          from (select id from action_logs order by id) as ordered) as numbered
+    from (select id, row_number() over (order by id) as position from action_logs) as numbered
     where action_logs.id = numbered.id`);
+  await knex.raw(`
+    select setval('action_logs_position_seq', coalesce(max(position), 0) + 1, false)
+    from action_logs`);
   await knex.raw('create unique index action_logs_position_idx on action_logs (position)');
   await knex.raw(`
-    create function action_logs_assign_position() returns trigger language plpgsql as $$
+    create function action_logs_assign_position() returns trigger language plpgsql
+    set search_path from current as $$
     begin
       perform pg_advisory_xact_lock(${POSITION_LOCK});
       update action_logs set position = nextval('action_logs_position_seq') where id = new.id;

@@ -207,6 +207,19 @@ describe('GET /v0/eventstream/actions', () => {
     }
   });
 
+  it('When the entry named by Last-Event-ID is no longer stored, then the replay resumes after its neighbours and sends the entries after it', async () => {
+    const resource = { resource_id: newId() };
+    const [, gone, after] = await recordLogs(b.deps, 3, resource);
+    await b.deps.db.write('action_logs').where({ id: gone!.id }).delete();
+
+    const stream = subscribe(a, resource, gone!.id);
+    const marker = await recordLog(b.deps, resource);
+    await eventually(() => stream.received.some((log) => log.id === marker.id));
+    await stream.close();
+
+    expect(ids(stream.received)).toEqual([after!.id, marker.id]);
+  });
+
   it('When a client missed more entries than one replay read holds, then it still receives every one of them once, in order', async () => {
     const resource = { resource_id: newId() };
     const [start] = await recordLogs(b.deps, 1, resource);
@@ -326,10 +339,13 @@ describe('GET /v0/eventstream/actions', () => {
       });
       await nats.start();
       await eventually(() => received.length === 2, 20_000);
+      // The first announcement after the reconnect, which restarts the instance's sequence.
+      const after = await recordLog(app.deps, resource);
+      await eventually(() => received.length === 3);
       controller.abort();
       await consuming;
 
-      expect(ids(received)).toEqual([before.id, hidden.id]);
+      expect(ids(received)).toEqual([before.id, hidden.id, after.id]);
     } finally {
       await app.close();
       await nats.destroy();

@@ -32,16 +32,24 @@ export async function findActionLogPosition(
 }
 
 /**
- * Where a stream resumes for a Last-Event-ID: after that entry; after the nearest older one
- * when it is gone (retention deleted it); from the start when there is none.
+ * Where a stream resumes for a Last-Event-ID: after that entry. For one no longer stored
+ * (retention deleted it), after the lower of its neighbours' places, as an older one may have
+ * committed after it: an entry sent twice rather than one lost. From the start when there is
+ * none.
  */
 export async function resumePosition(executor: Executor, lastEventId: string): Promise<bigint> {
-  const row = await executor<ActionLogRow>('action_logs')
-    .where('id', '<=', lastEventId)
-    .whereNotNull('position')
-    .orderBy('id', 'desc')
-    .first('position');
-  return row?.position == null ? 0n : BigInt(row.position);
+  const { rows } = await executor.raw<{ rows: { position: string | null }[] }>(
+    `select coalesce(
+       (select position from action_logs where id = :id),
+       least(
+         (select position from action_logs
+           where id < :id and position is not null order by id desc limit 1),
+         (select position - 1 from action_logs
+           where id > :id and position is not null order by id limit 1)),
+       0)::text as position`,
+    { id: lastEventId },
+  );
+  return BigInt(rows[0]!.position!);
 }
 
 /** Rows after `position` in stream order, oldest first: what a reconnecting stream missed. */

@@ -46,8 +46,14 @@ export function createStreamSequence(options: StreamSequenceOptions) {
 
   function reset(reason: string) {
     forget();
-    options.lost(reason);
+    try {
+      options.lost(reason);
+    } catch {
+      // Ending the streams is all `lost` does; one that fails to end is gone already.
+    }
   }
+
+  const lowest = () => [...ahead.keys()].reduce((a, b) => (b < a ? b : a));
 
   async function advance(): Promise<void> {
     if (running) return;
@@ -57,10 +63,12 @@ export function createStreamSequence(options: StreamSequenceOptions) {
       if (next === undefined) {
         const last = await options.start();
         if (started !== generation) return;
-        next = last + 1n;
+        // What was announced since this instance listened is handed on even where it
+        // committed before that read, as the first announcement always has.
+        next = ahead.size > 0 && lowest() <= last ? lowest() : last + 1n;
       }
       while (ahead.size > 0) {
-        const first = [...ahead.keys()].reduce((a, b) => (b < a ? b : a));
+        const first = lowest();
         if (first > next) {
           if (first - next > BigInt(MAX_AHEAD)) return reset('a gap too wide to read');
           const missing = await options.read(next, first);
