@@ -2,15 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStreamError } from '../../client/src/index.ts';
 import type { components } from '../../client/src/index.ts';
 import { toActionLog } from '../../src/modules/action-logs/action-logs.mapper.ts';
-import {
-  findActionLogPosition,
-  insertActionLog,
-} from '../../src/modules/action-logs/action-logs.repository.ts';
+import { findActionLogPosition } from '../../src/modules/action-logs/action-logs.repository.ts';
 import { MAX_AHEAD } from '../../src/modules/eventstream/eventstream.sequence.ts';
 import { realtimeEventsSubject } from '../../src/shared/constants/jobs.ts';
 import { recordAction } from '../../src/modules/action-logs/action-logs.recorder.ts';
 import { newId } from '../../src/shared/db/ids.ts';
-import { recordLog, recordLogs } from '../action-logs/support/action-log-factory.ts';
+import {
+  actionLogEntry,
+  recordLog,
+  recordLogs,
+  writeUnannouncedLog,
+} from '../action-logs/support/action-log-factory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { clientFor, signedInClient } from '../support/client.ts';
 import { createUser } from '../support/factories.ts';
@@ -82,14 +84,11 @@ describe('GET /v0/eventstream/actions', () => {
   /** Records an entry in a transaction left open: its id is taken now, its commit later. */
   async function recordUncommitted(resource: { resource_id: string }) {
     const trx = await b.deps.db.write.transaction();
-    const log = await recordAction(b.deps, trx, {
-      action: 'post:edit',
-      actor_id: null,
-      actor_ip: '203.0.113.9',
-      resource_type: 'post',
-      ...resource,
-      summary: 'Committed late',
-    });
+    const log = await recordAction(
+      b.deps,
+      trx,
+      actionLogEntry({ ...resource, summary: 'Committed late' }),
+    );
     return { log, commit: () => trx.commit() };
   }
 
@@ -151,11 +150,7 @@ describe('GET /v0/eventstream/actions', () => {
     const live = await recordLog(b.deps, resource);
     await eventually(() => stream.received.some((log) => log.id === live.id));
     // Written and committed, never announced: as when a publish is lost.
-    const unannounced = await insertActionLog(b.deps.db.write, {
-      action: 'post:edit',
-      actor_id: null,
-      actor_ip: '203.0.113.9',
-      resource_type: 'post',
+    const unannounced = await writeUnannouncedLog(b.deps.db.write, {
       ...resource,
       summary: 'Never announced',
     });
@@ -178,13 +173,9 @@ describe('GET /v0/eventstream/actions', () => {
       const before = await recordLog(app.deps, resource);
       await eventually(() => stream.received.length === 1);
 
-      const far = await insertActionLog(app.deps.db.write, {
-        action: 'post:edit',
-        actor_id: null,
-        actor_ip: '203.0.113.9',
-        summary: 'Announced from far ahead',
-        resource_type: 'post',
+      const far = await writeUnannouncedLog(app.deps.db.write, {
         ...resource,
+        summary: 'Announced from far ahead',
       });
       const position = await findActionLogPosition(app.deps.db.write, far.id);
       app.deps.nats.publish(
@@ -329,13 +320,9 @@ describe('GET /v0/eventstream/actions', () => {
 
       await nats.stop();
       // What another instance wrote while its publish was lost in the outage: only the row.
-      const hidden = await insertActionLog(app.deps.db.write, {
-        action: 'post:edit',
-        actor_id: null,
-        actor_ip: '203.0.113.9',
-        summary: 'Edited a post during the outage',
-        resource_type: 'post',
+      const hidden = await writeUnannouncedLog(app.deps.db.write, {
         ...resource,
+        summary: 'Edited a post during the outage',
       });
       await nats.start();
       await eventually(() => received.length === 2, 20_000);
